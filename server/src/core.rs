@@ -1,0 +1,188 @@
+//! The state every part of one server shares: the data tree, the watches of
+//! its connections, which connection holds which session, and counters.
+
+use crate::apply::{self, ApplyConfig};
+use crate::config::ServerConfig;
+use crate::tree::{Change, DataTree};
+use crate::txn::{Txn, TxnOp, TxnOutcome};
+use crate::watches::{ConnId, Outbound, Outbox, WatchManager};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+pub struct Core {
+    pub config: ServerConfig,
+    pub apply_config: ApplyConfig,
+    pub tree: RwLock<DataTree>,
+    pub watches: Mutex<WatchManager>,
+    pub sessions: Mutex<SessionTable>,
+    pub connections: Mutex<HashMap<ConnId, ConnInfo>>,
+    pub stats: Stats,
+    pub started: Instant,
+    next_conn: AtomicU64,
+}
+
+/// What `cons`/`stat` show of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub session_id: i64,
+    pub timeout_ms: i32,
+    pub opened: Instant,
+}
+
+/// Liveness of sessions and which connection holds each one. Only the
+/// leader expires sessions; this table is volatile, the sessions themselves
+/// live in the data tree.
+#[derive(Default)]
+pub struct SessionTable {
+    last_seen: HashMap<i64, Instant>,
+    attached: HashMap<i64, (ConnId, Outbox)>,
+    /// Sessions with a CloseSession txn in flight.
+    closing: std::collections::HashSet<i64>,
+}
+
+impl SessionTable {
+    pub fn touch(&mut self, session: i64) {
+        self.last_seen.insert(session, Instant::now());
+    }
+
+    /// Binds a session to a connection, closing the connection that held it.
+    pub fn attach(&mut self, session: i64, conn: ConnId, outbox: Outbox) {
+        if let Some((old, old_outbox)) = self.attached.insert(session, (conn, outbox)) {
+            if old != conn {
+                let _ = old_outbox.send(Outbound::Close);
+            }
+        }
+        self.touch(session);
+    }
+
+    pub fn detach(&mut self, session: i64, conn: ConnId) {
+        if self.attached.get(&session).is_some_and(|(c, _)| *c == conn) {
+            self.attached.remove(&session);
+        }
+    }
+
+    /// Sessions not heard from for longer than their timeout, marked closing.
+    pub fn take_expired(&mut self, tree: &DataTree, now: Instant) -> Vec<i64> {
+        let mut out = Vec::new();
+        for (id, record) in &tree.sessions {
+            let seen = *self.last_seen.entry(*id).or_insert(now);
+            let timeout = std::time::Duration::from_millis(record.timeout_ms.max(0) as u64);
+            if now.duration_since(seen) > timeout && self.closing.insert(*id) {
+                out.push(*id);
+            }
+        }
+        out
+    }
+
+    fn closed(&mut self, session: i64, close_connection: bool) {
+        self.last_seen.remove(&session);
+        self.closing.remove(&session);
+        if let Some((_, outbox)) = self.attached.remove(&session) {
+            if close_connection {
+                let _ = outbox.send(Outbound::Close);
+            }
+        }
+    }
+
+    /// Gives up on a close that could not be proposed (it will be retried).
+    pub fn close_failed(&mut self, session: i64) {
+        self.closing.remove(&session);
+    }
+}
+
+/// Server-wide counters for `srvr`, `stat` and `mntr`.
+#[derive(Default)]
+pub struct Stats {
+    pub packets_received: AtomicU64,
+    pub packets_sent: AtomicU64,
+    pub outstanding: AtomicI64,
+    pub latency_total_us: AtomicU64,
+    pub latency_count: AtomicU64,
+    pub latency_max_us: AtomicU64,
+    pub latency_min_us: AtomicU64,
+}
+
+impl Stats {
+    pub fn record_latency(&self, started: Instant) {
+        let us = started.elapsed().as_micros() as u64;
+        self.latency_total_us.fetch_add(us, Ordering::Relaxed);
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_max_us.fetch_max(us, Ordering::Relaxed);
+        let min = self.latency_min_us.load(Ordering::Relaxed);
+        if min == 0 || us < min {
+            self.latency_min_us.store(us.max(1), Ordering::Relaxed);
+        }
+    }
+
+    pub fn reset(&self) {
+        for c in [
+            &self.packets_received,
+            &self.packets_sent,
+            &self.latency_total_us,
+            &self.latency_count,
+            &self.latency_max_us,
+            &self.latency_min_us,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Core {
+    pub fn new(config: ServerConfig) -> Core {
+        let apply_config = ApplyConfig {
+            extended_types: config.extended_types_enabled,
+        };
+        Core {
+            config,
+            apply_config,
+            tree: RwLock::new(DataTree::new()),
+            watches: Mutex::new(WatchManager::default()),
+            sessions: Mutex::new(SessionTable::default()),
+            connections: Mutex::new(HashMap::new()),
+            stats: Stats::default(),
+            started: Instant::now(),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Applies a committed txn: the tree changes, watchers are notified (in
+    /// the same critical section, so a read that set a watch never misses the
+    /// change), and a closed session's connection is let go.
+    pub fn apply(&self, zxid: i64, txn: &Txn) -> TxnOutcome {
+        let mut changes: Vec<Change> = Vec::new();
+        let mut tree = self.tree.write();
+        let outcome = apply::apply(&mut tree, zxid, txn, self.apply_config, &mut changes);
+        if !changes.is_empty() {
+            let mut watches = self.watches.lock();
+            for change in &changes {
+                watches.trigger(change);
+            }
+        }
+        drop(tree);
+        if let TxnOp::CloseSession { expired } = txn.op {
+            self.sessions.lock().closed(txn.session_id, expired);
+        }
+        outcome
+    }
+
+    /// Advances the applied zxid for log entries that carry no txn.
+    pub fn note_applied(&self, zxid: i64) {
+        let mut tree = self.tree.write();
+        if zxid > tree.last_zxid {
+            tree.last_zxid = zxid;
+        }
+    }
+
+    pub fn last_zxid(&self) -> i64 {
+        self.tree.read().last_zxid
+    }
+}

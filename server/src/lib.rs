@@ -1,0 +1,20 @@
+//! corral-server: a ZooKeeper-compatible server. Every write goes
+//! connection -> prep -> Raft log (openraft) -> apply to the data tree ->
+//! reply + watch events, in standalone mode as a one-member Raft group.
+
+pub mod apply;
+pub mod auth;
+pub mod config;
+pub mod connection;
+pub mod core;
+pub mod four_letter;
+pub mod path;
+pub mod raft;
+pub mod reads;
+pub mod server;
+pub mod tree;
+pub mod txn;
+pub mod watches;
+
+pub use config::{ServerArgs, ServerConfig};
+pub use server::Server;

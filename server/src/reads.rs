@@ -1,0 +1,255 @@
+//! Requests answered from the local tree: reads, watch management, pings.
+//! Each reply is queued while the tree lock is held, so it always precedes
+//! any notification for a watch it set.
+
+use crate::apply::client_info;
+use crate::auth;
+use crate::core::Core;
+use crate::tree::DataTree;
+use crate::watches::{ConnId, Outbound, Outbox, WatchKind, WatchManager};
+use bytes::Bytes;
+use corral_protocol::multi::encode_multi_results;
+use corral_protocol::*;
+
+/// Encodes a whole reply frame.
+pub fn reply_frame(xid: i32, zxid: i64, err: i32, body: &[u8]) -> Bytes {
+    let mut w = Writer::with_capacity(20 + body.len());
+    w.write_i32((16 + body.len()) as i32);
+    ReplyHeader { xid, zxid, err }.encode(&mut w);
+    w.buf.extend_from_slice(body);
+    Bytes::from(w.into_inner())
+}
+
+/// The connection a read runs for.
+pub struct Caller<'a> {
+    pub conn: ConnId,
+    pub session: i64,
+    pub ids: &'a [Id],
+    pub outbox: &'a Outbox,
+}
+
+/// Runs a read-side request and queues its reply (and any catch-up events).
+pub fn execute(core: &Core, caller: &Caller, xid: i32, request: &Request) {
+    let tree = core.tree.read();
+    let result = {
+        let mut watches = core.watches.lock();
+        answer(&tree, &mut watches, caller, request)
+    };
+    let (err, body) = match result {
+        Ok(body) => (0, body),
+        Err(e) => (e.code(), Vec::new()),
+    };
+    let frame = reply_frame(xid, tree.last_zxid, err, &body);
+    let _ = caller.outbox.send(Outbound::Frame(frame));
+}
+
+fn node<'t>(tree: &'t DataTree, p: &str) -> Result<&'t crate::tree::Node, ErrorCode> {
+    tree.get(p).ok_or(ErrorCode::NoNode)
+}
+
+fn answer(
+    tree: &DataTree,
+    watches: &mut WatchManager,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Vec<u8>, ErrorCode> {
+    let ids = caller.ids;
+    Ok(match request {
+        Request::Ping => Vec::new(),
+        Request::Exists(r) => {
+            if r.path.contains('\0') {
+                return Err(ErrorCode::BadArguments);
+            }
+            if r.watch {
+                watches.add(caller.conn, WatchKind::Data, &r.path);
+            }
+            node(tree, &r.path)?.stat().to_bytes()
+        }
+        Request::GetData(r) => {
+            let n = node(tree, &r.path)?;
+            auth::check(&n.acl, perms::READ, ids)?;
+            if r.watch {
+                watches.add(caller.conn, WatchKind::Data, &r.path);
+            }
+            GetDataResponse {
+                data: n.data.clone(),
+                stat: n.stat(),
+            }
+            .to_bytes()
+        }
+        Request::GetChildren(r) | Request::GetChildren2(r) => {
+            let n = node(tree, &r.path)?;
+            auth::check(&n.acl, perms::READ, ids)?;
+            if r.watch {
+                watches.add(caller.conn, WatchKind::Child, &r.path);
+            }
+            let children: Vec<String> = n.children.iter().cloned().collect();
+            let mut w = Writer::new();
+            children.encode(&mut w);
+            if matches!(request, Request::GetChildren2(_)) {
+                n.stat().encode(&mut w);
+            }
+            w.into_inner()
+        }
+        Request::GetAcl(r) => {
+            let n = node(tree, &r.path)?;
+            auth::check(&n.acl, perms::READ | perms::ADMIN, ids)?;
+            GetAclResponse {
+                acl: n.acl.to_vec(),
+                stat: n.stat(),
+            }
+            .to_bytes()
+        }
+        Request::Sync(r) => SyncResponse {
+            path: r.path.clone(),
+        }
+        .to_bytes(),
+        Request::GetAllChildrenNumber(r) => {
+            let n = node(tree, &r.path)?;
+            auth::check(&n.acl, perms::READ, ids)?;
+            GetAllChildrenNumberResponse {
+                total_number: tree.descendant_count(&r.path) as i32,
+            }
+            .to_bytes()
+        }
+        Request::GetEphemerals(r) => GetEphemeralsResponse {
+            ephemerals: tree
+                .ephemerals_of(caller.session)
+                .filter(|p| p.starts_with(&r.prefix_path))
+                .cloned()
+                .collect(),
+        }
+        .to_bytes(),
+        Request::WhoAmI => WhoAmIResponse {
+            client_info: client_info(ids),
+        }
+        .to_bytes(),
+        Request::CheckWatches(CheckWatchesRequest { path, watcher_type })
+        | Request::RemoveWatches(RemoveWatchesRequest { path, watcher_type }) => {
+            let kinds: &[WatchKind] = match WatcherType::from_i32(*watcher_type) {
+                Some(WatcherType::Children) => &[WatchKind::Child],
+                Some(WatcherType::Data) => &[WatchKind::Data],
+                Some(WatcherType::Persistent) => &[WatchKind::Persistent],
+                Some(WatcherType::PersistentRecursive) => &[WatchKind::PersistentRecursive],
+                Some(WatcherType::Any) => &WatchKind::ALL,
+                None => return Err(ErrorCode::BadArguments),
+            };
+            let remove = matches!(request, Request::RemoveWatches(_));
+            let mut found = false;
+            for kind in kinds {
+                found |= if remove {
+                    watches.remove(caller.conn, *kind, path)
+                } else {
+                    watches.contains(caller.conn, *kind, path)
+                };
+            }
+            if !found {
+                return Err(ErrorCode::NoWatcher);
+            }
+            Vec::new()
+        }
+        Request::AddWatch(r) => {
+            let kind = match AddWatchMode::from_i32(r.mode) {
+                Some(AddWatchMode::Persistent) => WatchKind::Persistent,
+                Some(AddWatchMode::PersistentRecursive) => WatchKind::PersistentRecursive,
+                None => return Err(ErrorCode::BadArguments),
+            };
+            watches.add(caller.conn, kind, &r.path);
+            ErrorResponse { err: 0 }.to_bytes()
+        }
+        Request::SetWatches(r) => {
+            set_watches(
+                tree,
+                watches,
+                caller.conn,
+                r.relative_zxid,
+                [&r.data_watches, &r.exist_watches, &r.child_watches],
+                [&[], &[]],
+            );
+            Vec::new()
+        }
+        Request::SetWatches2(r) => {
+            set_watches(
+                tree,
+                watches,
+                caller.conn,
+                r.relative_zxid,
+                [&r.data_watches, &r.exist_watches, &r.child_watches],
+                [&r.persistent_watches, &r.persistent_recursive_watches],
+            );
+            Vec::new()
+        }
+        Request::MultiRead(ops) => {
+            let results: Vec<MultiResult> = ops
+                .iter()
+                .map(|op| read_op(tree, ids, op).unwrap_or_else(|e| MultiResult::Error(e.code())))
+                .collect();
+            let mut w = Writer::new();
+            encode_multi_results(&results, &mut w);
+            w.into_inner()
+        }
+        Request::Reconfig(_) => return Err(ErrorCode::ReconfigDisabled),
+        _ => return Err(ErrorCode::Unimplemented),
+    })
+}
+
+fn read_op(tree: &DataTree, ids: &[Id], op: &MultiOp) -> Result<MultiResult, ErrorCode> {
+    match op {
+        MultiOp::GetData(r) => {
+            let n = node(tree, &r.path)?;
+            auth::check(&n.acl, perms::READ, ids)?;
+            Ok(MultiResult::GetData {
+                data: n.data.clone(),
+                stat: n.stat(),
+            })
+        }
+        MultiOp::GetChildren(r) => {
+            let n = node(tree, &r.path)?;
+            auth::check(&n.acl, perms::READ, ids)?;
+            Ok(MultiResult::GetChildren(n.children.iter().cloned().collect()))
+        }
+        _ => Err(ErrorCode::BadArguments),
+    }
+}
+
+/// `DataTree.setWatches`: re-registers a reconnecting client's watches and
+/// fires at once what changed after `relative_zxid`.
+fn set_watches(
+    tree: &DataTree,
+    watches: &mut WatchManager,
+    conn: ConnId,
+    relative_zxid: i64,
+    [data, exist, child]: [&Vec<String>; 3],
+    [persistent, recursive]: [&[String]; 2],
+) {
+    for p in data {
+        match tree.get(p) {
+            None => watches.notify(conn, EventType::NodeDeleted, p),
+            Some(n) if n.stat.mzxid > relative_zxid => {
+                watches.notify(conn, EventType::NodeDataChanged, p)
+            }
+            Some(_) => watches.add(conn, WatchKind::Data, p),
+        }
+    }
+    for p in exist {
+        match tree.get(p) {
+            Some(_) => watches.notify(conn, EventType::NodeCreated, p),
+            None => watches.add(conn, WatchKind::Data, p),
+        }
+    }
+    for p in child {
+        match tree.get(p) {
+            None => watches.notify(conn, EventType::NodeDeleted, p),
+            Some(n) if n.stat.pzxid > relative_zxid => {
+                watches.notify(conn, EventType::NodeChildrenChanged, p)
+            }
+            Some(_) => watches.add(conn, WatchKind::Child, p),
+        }
+    }
+    for p in persistent {
+        watches.add(conn, WatchKind::Persistent, p);
+    }
+    for p in recursive {
+        watches.add(conn, WatchKind::PersistentRecursive, p);
+    }
+}

@@ -1,0 +1,222 @@
+//! The server: the Raft group, the accept loop with per-IP connection
+//! limits, and the leader's background duties (session expiry, reaping
+//! containers and TTL nodes).
+
+use crate::config::ServerConfig;
+use crate::connection;
+use crate::core::Core;
+use crate::raft::{self, Raft};
+use crate::txn::{Txn, TxnOp, TxnOutcome};
+use corral_protocol::{ErrorCode, Id};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tracing::{info, warn};
+
+pub struct Server {
+    pub core: Arc<Core>,
+    pub raft: Raft,
+    next_session: AtomicI64,
+    per_ip: parking_lot::Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// A pending write: resolves when its txn is applied.
+pub type WriteReceiver = oneshot::Receiver<
+    Result<
+        openraft::raft::ClientWriteResponse<raft::TypeConfig>,
+        openraft::error::ClientWriteError<raft::NodeId, openraft::BasicNode>,
+    >,
+>;
+
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Server {
+    pub async fn start(config: ServerConfig) -> anyhow::Result<Arc<Server>> {
+        let server_id = config.server_id as i64;
+        let core = Arc::new(Core::new(config));
+        let raft = raft::start_standalone(core.clone()).await?;
+        // ZooKeeper's `initializeNextSessionId`: time in the middle bits,
+        // the server id in the top byte.
+        let base = ((now_millis() << 24) as u64 >> 8) as i64 | (server_id << 56);
+        Ok(Arc::new(Server {
+            core,
+            raft,
+            next_session: AtomicI64::new(base),
+            per_ip: Default::default(),
+        }))
+    }
+
+    pub fn new_session_id(&self) -> i64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Appends a txn to the log. Calls made in order are applied in order.
+    pub async fn propose(
+        &self,
+        session_id: i64,
+        auth: Vec<Id>,
+        op: TxnOp,
+    ) -> Result<WriteReceiver, ErrorCode> {
+        let txn = Txn {
+            session_id,
+            time: now_millis(),
+            auth,
+            op,
+        };
+        self.raft
+            .client_write_ff(txn)
+            .await
+            .map_err(|_| ErrorCode::ConnectionLoss)
+    }
+
+    /// Proposes and waits for the outcome.
+    pub async fn write(&self, session_id: i64, op: TxnOp) -> Result<TxnOutcome, ErrorCode> {
+        let rx = self.propose(session_id, Vec::new(), op).await?;
+        outcome(rx).await
+    }
+
+    fn admit(&self, ip: IpAddr) -> bool {
+        let max = self.core.config.max_client_cnxns;
+        let mut per_ip = self.per_ip.lock();
+        let count = per_ip.entry(ip).or_insert(0);
+        if max > 0 && *count >= max {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    pub(crate) fn release(&self, ip: IpAddr) {
+        let mut per_ip = self.per_ip.lock();
+        if let Some(count) = per_ip.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&ip);
+            }
+        }
+    }
+
+    /// Accepts clients until `shutdown` resolves.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let local = listener.local_addr()?;
+        info!(%local, "serving clients");
+        tokio::spawn(expire_sessions(self.clone()));
+        tokio::spawn(reap_containers(self.clone()));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    self.spawn_connection(stream, peer);
+                }
+                _ = &mut shutdown => break,
+            }
+        }
+        info!("shutting down");
+        if let Err(e) = self.raft.shutdown().await {
+            warn!(error = %e, "raft shutdown");
+        }
+        Ok(())
+    }
+
+    fn spawn_connection(self: &Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        if !self.admit(peer.ip()) {
+            warn!(%peer, max = self.core.config.max_client_cnxns,
+                "too many connections from this address; closing");
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let server = self.clone();
+        tokio::spawn(async move {
+            connection::serve(server.clone(), stream, peer).await;
+            server.release(peer.ip());
+        });
+    }
+}
+
+/// Waits for a proposed txn's outcome.
+pub async fn outcome(rx: WriteReceiver) -> Result<TxnOutcome, ErrorCode> {
+    match rx.await {
+        Ok(Ok(resp)) => Ok(resp.data),
+        _ => Err(ErrorCode::ConnectionLoss),
+    }
+}
+
+/// Closes sessions not heard from within their timeout (the leader's duty).
+async fn expire_sessions(server: Arc<Server>) {
+    let period = (server.core.config.tick_time / 2).max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        ticker.tick().await;
+        let expired = {
+            let tree = server.core.tree.read();
+            server
+                .core
+                .sessions
+                .lock()
+                .take_expired(&tree, Instant::now())
+        };
+        for session in expired {
+            info!(session = format_args!("0x{session:x}"), "session expired");
+            let closed = server
+                .write(session, TxnOp::CloseSession { expired: true })
+                .await;
+            if closed.is_err() {
+                server.core.sessions.lock().close_failed(session);
+            }
+        }
+    }
+}
+
+/// Deletes empty containers (that once had children) and expired TTL
+/// nodes, as ZooKeeper's `ContainerManager` does.
+async fn reap_containers(server: Arc<Server>) {
+    let config = &server.core.config;
+    let mut ticker = tokio::time::interval(config.container_check_interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let now = now_millis();
+        let candidates: Vec<String> = {
+            let tree = server.core.tree.read();
+            let containers = tree.containers().filter(|p| {
+                tree.get(p)
+                    .is_some_and(|n| n.stat.cversion > 0 && n.children.is_empty())
+            });
+            let ttls = tree.ttl_nodes().filter(|p| {
+                tree.get(p).is_some_and(|n| {
+                    let ttl = crate::tree::ttl_of(n.stat.ephemeral_owner).unwrap_or(i64::MAX);
+                    n.children.is_empty() && now - n.stat.mtime > ttl
+                })
+            });
+            containers
+                .chain(ttls)
+                .take(config.container_max_per_minute as usize)
+                .cloned()
+                .collect()
+        };
+        for p in candidates {
+            let _ = server.write(0, TxnOp::DeleteContainer(p)).await;
+        }
+    }
+}
