@@ -190,9 +190,11 @@ pub fn decode_multi_results(r: &mut Reader<'_>) -> Result<Vec<MultiResult>, Deco
                 path: String::decode(r)?,
                 stat: Stat::default(),
             },
-            Some(op @ (OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer)) => {
+            // ZooKeeper only sends create2 here; 19 and 21 are accepted from
+            // other servers and read as what they mean on the wire.
+            Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
                 MultiResult::Create {
-                    op,
+                    op: OpCode::Create2,
                     path: String::decode(r)?,
                     stat: Stat::decode(r)?,
                 }

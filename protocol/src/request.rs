@@ -99,8 +99,8 @@ impl Request {
     pub fn decode_frame(frame: &[u8]) -> Result<(RequestHeader, Request), DecodeError> {
         let mut r = Reader::new(frame);
         let header = RequestHeader::decode(&mut r)?;
-        let op = OpCode::from_i32(header.op_type)
-            .ok_or(DecodeError::UnknownOpCode(header.op_type))?;
+        let op =
+            OpCode::from_i32(header.op_type).ok_or(DecodeError::UnknownOpCode(header.op_type))?;
         Ok((header, Request::decode(op, r.rest())?))
     }
 

@@ -21,7 +21,10 @@ pub struct ApplyConfig {
 
 /// Paths clients may not delete (`ZKDatabase.isSpecialPath`).
 fn is_special(path: &str) -> bool {
-    matches!(path, "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config")
+    matches!(
+        path,
+        "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config"
+    )
 }
 
 /// How to undo one step of a multi that later fails.
@@ -182,6 +185,7 @@ fn apply_multi(
             .collect();
     } else {
         changes.append(&mut staged);
+        results.iter_mut().for_each(label_create_result);
     }
     let mut w = Writer::new();
     encode_multi_results(&results, &mut w);
@@ -189,6 +193,18 @@ fn apply_multi(
         zxid: ctx.zxid,
         err: None,
         body: w.into_inner(),
+    }
+}
+
+/// How ZooKeeper 3.8 labels create results inside a multi reply (seen in
+/// captures): a `create2` op gets a plain `create` result (path only), while
+/// `createContainer` and `createTTL` ops get `create2` results (path + stat).
+fn label_create_result(result: &mut MultiResult) {
+    if let MultiResult::Create { op, .. } = result {
+        *op = match *op {
+            OpCode::CreateContainer | OpCode::CreateTtl => OpCode::Create2,
+            _ => OpCode::Create,
+        };
     }
 }
 
@@ -395,12 +411,16 @@ fn set_acl(tree: &mut DataTree, ctx: &Ctx, req: &SetAclRequest) -> Result<Stat, 
     Ok(tree.set_acl(&req.path, Arc::new(acl), aversion))
 }
 
-/// Identities of a connection from `ids`, for `whoAmI`.
+/// Identities of a connection from `ids`, for `whoAmI`: the user name of a
+/// digest id (`AuthenticationProvider.getUserName`), other ids as they are.
 pub fn client_info(ids: &[Id]) -> Vec<corral_protocol::ClientInfo> {
     ids.iter()
         .map(|id| corral_protocol::ClientInfo {
             auth_scheme: id.scheme.clone(),
-            user: id.id.clone(),
+            user: match id.scheme.as_str() {
+                "digest" => id.id.split(':').next().unwrap_or("").to_owned(),
+                _ => id.id.clone(),
+            },
         })
         .collect()
 }

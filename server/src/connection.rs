@@ -131,7 +131,10 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
             .write(id, op)
             .await
             .map_err(|e| Closed::Protocol(format!("could not create session: {e}")))?;
-        info!(session = format_args!("0x{id:x}"), timeout_ms, "session created");
+        info!(
+            session = format_args!("0x{id:x}"),
+            timeout_ms, "session created"
+        );
         return Ok(Some(Session {
             id,
             passwd,
@@ -167,7 +170,13 @@ async fn session(
     }
     let session = handshake(&server, &req).await?;
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(write_frames(server.clone(), write_half, outbox_rx));
+    let writer_done = Arc::new(tokio::sync::Notify::new());
+    let writer = tokio::spawn(write_frames(
+        server.clone(),
+        write_half,
+        outbox_rx,
+        writer_done.clone(),
+    ));
     let response = ConnectResponse {
         protocol_version: 0,
         time_out: session.as_ref().map_or(0, |s| s.timeout_ms),
@@ -216,7 +225,12 @@ async fn session(
         work_rx,
     ));
     let mut ids = Arc::new(vec![Id::new("ip", &peer.ip().to_string())]);
-    let result = read_requests(&server, &mut reader, &session, &mut ids, &work_tx).await;
+    // The writer stops when the server closes the connection (expiry,
+    // session moved, auth failure): stop reading then too.
+    let result = tokio::select! {
+        r = read_requests(&server, &mut reader, &session, &mut ids, &work_tx) => r,
+        _ = writer_done.notified() => Err(Closed::Protocol("closed by the server".into())),
+    };
 
     drop(work_tx);
     let _ = responder.await;
@@ -261,10 +275,21 @@ async fn read_requests(
         let mut r = Reader::new(&frame);
         let header = RequestHeader::decode(&mut r).map_err(Closed::Frame)?;
         let Some(op) = OpCode::from_i32(header.op_type) else {
-            warn!(op = header.op_type, "unknown opcode");
-            let reply = reply_frame(header.xid, core.last_zxid(), ErrorCode::Unimplemented.code(), &[]);
+            // ZooKeeper's UnimplementedRequestProcessor: answer, then close
+            // the connection (the session lives on).
+            warn!(
+                op = header.op_type,
+                "unknown opcode; closing the connection"
+            );
+            let reply = reply_frame(
+                header.xid,
+                core.last_zxid(),
+                ErrorCode::Unimplemented.code(),
+                &[],
+            );
             send(work, Work::Reply(reply)).await?;
-            continue;
+            send(work, Work::Close).await?;
+            return Ok(());
         };
         let request = match Request::decode(op, r.rest()) {
             Ok(req) => req,
@@ -328,7 +353,16 @@ async fn read_requests(
             Request::CloseSession => TxnOp::CloseSession { expired: false },
             request => {
                 let ids = ids.clone();
-                send(work, Work::Read { xid, request, ids, started }).await?;
+                send(
+                    work,
+                    Work::Read {
+                        xid,
+                        request,
+                        ids,
+                        started,
+                    },
+                )
+                .await?;
                 continue;
             }
         };
@@ -406,6 +440,16 @@ async fn write_frames(
     server: Arc<Server>,
     socket: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
+    done: Arc<tokio::sync::Notify>,
+) {
+    write_until_closed(&server, socket, &mut rx).await;
+    done.notify_one();
+}
+
+async fn write_until_closed(
+    server: &Server,
+    socket: OwnedWriteHalf,
+    rx: &mut mpsc::UnboundedReceiver<Outbound>,
 ) {
     let mut out = BufWriter::with_capacity(64 * 1024, socket);
     let sent = &server.core.stats.packets_sent;

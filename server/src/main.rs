@@ -5,7 +5,11 @@ use corral_server::{ServerArgs, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "corral-server", version, about = "A ZooKeeper-compatible server")]
+#[command(
+    name = "corral-server",
+    version,
+    about = "A ZooKeeper-compatible server"
+)]
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
@@ -14,6 +18,8 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,openraft=warn")),

@@ -6,7 +6,7 @@ use crate::apply::client_info;
 use crate::auth;
 use crate::core::Core;
 use crate::tree::DataTree;
-use crate::watches::{ConnId, Outbound, Outbox, WatchKind, WatchManager};
+use crate::watches::{ConnId, Outbound, Outbox, WatchManager};
 use bytes::Bytes;
 use corral_protocol::multi::encode_multi_results;
 use corral_protocol::*;
@@ -61,7 +61,7 @@ fn answer(
                 return Err(ErrorCode::BadArguments);
             }
             if r.watch {
-                watches.add(caller.conn, WatchKind::Data, &r.path);
+                watches.add_data(caller.conn, &r.path);
             }
             node(tree, &r.path)?.stat().to_bytes()
         }
@@ -69,7 +69,7 @@ fn answer(
             let n = node(tree, &r.path)?;
             auth::check(&n.acl, perms::READ, ids)?;
             if r.watch {
-                watches.add(caller.conn, WatchKind::Data, &r.path);
+                watches.add_data(caller.conn, &r.path);
             }
             GetDataResponse {
                 data: n.data.clone(),
@@ -81,7 +81,7 @@ fn answer(
             let n = node(tree, &r.path)?;
             auth::check(&n.acl, perms::READ, ids)?;
             if r.watch {
-                watches.add(caller.conn, WatchKind::Child, &r.path);
+                watches.add_child(caller.conn, &r.path);
             }
             let children: Vec<String> = n.children.iter().cloned().collect();
             let mut w = Writer::new();
@@ -94,8 +94,16 @@ fn answer(
         Request::GetAcl(r) => {
             let n = node(tree, &r.path)?;
             auth::check(&n.acl, perms::READ | perms::ADMIN, ids)?;
+            let mut acl = n.acl.to_vec();
+            if auth::check(&n.acl, perms::ADMIN, ids).is_err() {
+                // Without ADMIN, digest hashes are hidden (ZooKeeper 3.6+).
+                for a in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
+                    let user = a.id.id.split(':').next().unwrap_or("");
+                    a.id.id = format!("{user}:x");
+                }
+            }
             GetAclResponse {
-                acl: n.acl.to_vec(),
+                acl,
                 stat: n.stat(),
             }
             .to_bytes()
@@ -126,35 +134,24 @@ fn answer(
         .to_bytes(),
         Request::CheckWatches(CheckWatchesRequest { path, watcher_type })
         | Request::RemoveWatches(RemoveWatchesRequest { path, watcher_type }) => {
-            let kinds: &[WatchKind] = match WatcherType::from_i32(*watcher_type) {
-                Some(WatcherType::Children) => &[WatchKind::Child],
-                Some(WatcherType::Data) => &[WatchKind::Data],
-                Some(WatcherType::Persistent) => &[WatchKind::Persistent],
-                Some(WatcherType::PersistentRecursive) => &[WatchKind::PersistentRecursive],
-                Some(WatcherType::Any) => &WatchKind::ALL,
-                None => return Err(ErrorCode::BadArguments),
+            let kind = WatcherType::from_i32(*watcher_type).ok_or(ErrorCode::BadArguments)?;
+            let found = if matches!(request, Request::RemoveWatches(_)) {
+                watches.remove(caller.conn, kind, path)
+            } else {
+                watches.contains(caller.conn, kind, path)
             };
-            let remove = matches!(request, Request::RemoveWatches(_));
-            let mut found = false;
-            for kind in kinds {
-                found |= if remove {
-                    watches.remove(caller.conn, *kind, path)
-                } else {
-                    watches.contains(caller.conn, *kind, path)
-                };
-            }
             if !found {
                 return Err(ErrorCode::NoWatcher);
             }
             Vec::new()
         }
         Request::AddWatch(r) => {
-            let kind = match AddWatchMode::from_i32(r.mode) {
-                Some(AddWatchMode::Persistent) => WatchKind::Persistent,
-                Some(AddWatchMode::PersistentRecursive) => WatchKind::PersistentRecursive,
+            let recursive = match AddWatchMode::from_i32(r.mode) {
+                Some(AddWatchMode::Persistent) => false,
+                Some(AddWatchMode::PersistentRecursive) => true,
                 None => return Err(ErrorCode::BadArguments),
             };
-            watches.add(caller.conn, kind, &r.path);
+            watches.add_persistent(caller.conn, &r.path, recursive);
             ErrorResponse { err: 0 }.to_bytes()
         }
         Request::SetWatches(r) => {
@@ -206,7 +203,9 @@ fn read_op(tree: &DataTree, ids: &[Id], op: &MultiOp) -> Result<MultiResult, Err
         MultiOp::GetChildren(r) => {
             let n = node(tree, &r.path)?;
             auth::check(&n.acl, perms::READ, ids)?;
-            Ok(MultiResult::GetChildren(n.children.iter().cloned().collect()))
+            Ok(MultiResult::GetChildren(
+                n.children.iter().cloned().collect(),
+            ))
         }
         _ => Err(ErrorCode::BadArguments),
     }
@@ -228,13 +227,13 @@ fn set_watches(
             Some(n) if n.stat.mzxid > relative_zxid => {
                 watches.notify(conn, EventType::NodeDataChanged, p)
             }
-            Some(_) => watches.add(conn, WatchKind::Data, p),
+            Some(_) => watches.add_data(conn, p),
         }
     }
     for p in exist {
         match tree.get(p) {
             Some(_) => watches.notify(conn, EventType::NodeCreated, p),
-            None => watches.add(conn, WatchKind::Data, p),
+            None => watches.add_data(conn, p),
         }
     }
     for p in child {
@@ -243,13 +242,13 @@ fn set_watches(
             Some(n) if n.stat.pzxid > relative_zxid => {
                 watches.notify(conn, EventType::NodeChildrenChanged, p)
             }
-            Some(_) => watches.add(conn, WatchKind::Child, p),
+            Some(_) => watches.add_child(conn, p),
         }
     }
     for p in persistent {
-        watches.add(conn, WatchKind::Persistent, p);
+        watches.add_persistent(conn, p, false);
     }
     for p in recursive {
-        watches.add(conn, WatchKind::PersistentRecursive, p);
+        watches.add_persistent(conn, p, true);
     }
 }

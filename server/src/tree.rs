@@ -23,7 +23,9 @@ pub fn ttl_of(owner: i64) -> Option<i64> {
     (owner != CONTAINER_OWNER && owner & TTL_MARKER == TTL_MARKER).then_some(owner & MAX_TTL)
 }
 
-/// What the server keeps of a node's stat (`StatPersisted`).
+/// What the server keeps of a node's stat (`StatPersisted`). `cversion`
+/// here counts child creations only (sequence numbers come from it); the
+/// cversion clients see is derived in [`Node::stat`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeStat {
     pub czxid: i64,
@@ -46,19 +48,24 @@ pub struct Node {
 }
 
 impl Node {
+    /// The stat clients see (`DataNode.copyStat`): every child creation
+    /// except for those still present has a matching deletion, so the
+    /// visible cversion is `2 * creations - children`; container and TTL
+    /// markers show as owner 0.
     pub fn stat(&self) -> Stat {
         let s = &self.stat;
+        let children = self.children.len() as i32;
         Stat {
             czxid: s.czxid,
             mzxid: s.mzxid,
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(children),
             aversion: s.aversion,
-            ephemeral_owner: s.ephemeral_owner,
+            ephemeral_owner: self.ephemeral_session().unwrap_or(0),
             data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
-            num_children: self.children.len() as i32,
+            num_children: children,
             pzxid: s.pzxid,
         }
     }
@@ -120,13 +127,15 @@ impl DataTree {
             stat: NodeStat::default(),
             children: BTreeSet::new(),
         };
-        tree.nodes.insert("/".into(), blank(&open, Some(Vec::new())));
+        tree.nodes
+            .insert("/".into(), blank(&open, Some(Vec::new())));
         for (path, acl) in [
             ("/zookeeper", open.clone()),
             ("/zookeeper/quota", open.clone()),
             ("/zookeeper/config", Arc::new(Acl::read_unsafe())),
         ] {
-            tree.nodes.insert(path.into(), blank(&acl, Some(Vec::new())));
+            tree.nodes
+                .insert(path.into(), blank(&acl, Some(Vec::new())));
             let parent = path::parent(path).to_owned();
             tree.nodes
                 .get_mut(&parent)
@@ -147,6 +156,11 @@ impl DataTree {
 
     pub fn ephemerals_of(&self, session: i64) -> impl Iterator<Item = &String> {
         self.ephemerals.get(&session).into_iter().flatten()
+    }
+
+    /// Each session that owns ephemerals, with their paths (`dump`).
+    pub fn sessions_with_ephemerals(&self) -> impl Iterator<Item = (i64, &BTreeSet<String>)> {
+        self.ephemerals.iter().map(|(s, paths)| (*s, paths))
     }
 
     pub fn ephemeral_count(&self) -> usize {
@@ -244,13 +258,15 @@ impl DataTree {
     }
 
     /// Removes a leaf node; returns it so a failed multi can put it back.
+    /// The parent's (creation-counting) cversion is left alone.
     pub fn delete_node(&mut self, path: &str, zxid: i64, changes: &mut Vec<Change>) -> Node {
         let node = self.nodes.remove(path).expect("node checked");
         let parent_path = path::parent(path);
         if let Some(parent) = self.nodes.get_mut(parent_path) {
             parent.children.remove(path::name(path));
-            parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
-            parent.stat.pzxid = zxid;
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
         }
         if let Some(session) = node.ephemeral_session() {
             if let Some(set) = self.ephemerals.get_mut(&session) {
