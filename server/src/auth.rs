@@ -117,11 +117,19 @@ fn ip_matches(spec: &str, client: &str) -> bool {
     };
     match (net, client) {
         (IpAddr::V4(n), IpAddr::V4(c)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(c) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(c)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(c) & mask
         }
         _ => false,
@@ -143,12 +151,18 @@ mod tests {
     fn acl_checks() {
         let user = Id::new("digest", &digest("u:p"));
         let acl = vec![Acl::new(perms::READ, user.clone())];
-        assert_eq!(check(&acl, perms::READ, &[user.clone()]), Ok(()));
+        assert_eq!(
+            check(&acl, perms::READ, std::slice::from_ref(&user)),
+            Ok(())
+        );
         assert_eq!(check(&acl, perms::WRITE, &[user]), Err(ErrorCode::NoAuth));
         assert_eq!(check(&acl, perms::READ, &[]), Err(ErrorCode::NoAuth));
         assert_eq!(check(&acl, perms::WRITE, &[Id::new("super", "")]), Ok(()));
         let ip = vec![Acl::new(perms::ALL, Id::new("ip", "10.1.0.0/16"))];
-        assert_eq!(check(&ip, perms::READ, &[Id::new("ip", "10.1.2.3")]), Ok(()));
+        assert_eq!(
+            check(&ip, perms::READ, &[Id::new("ip", "10.1.2.3")]),
+            Ok(())
+        );
         assert!(check(&ip, perms::READ, &[Id::new("ip", "10.2.2.3")]).is_err());
     }
 
@@ -157,7 +171,10 @@ mod tests {
         let me = Id::new("digest", &digest("u:p"));
         let out = fixup_acl(&Acl::creator_all(), std::slice::from_ref(&me)).unwrap();
         assert_eq!(out, vec![Acl::new(perms::ALL, me)]);
-        assert_eq!(fixup_acl(&Acl::creator_all(), &[]), Err(ErrorCode::InvalidAcl));
+        assert_eq!(
+            fixup_acl(&Acl::creator_all(), &[]),
+            Err(ErrorCode::InvalidAcl)
+        );
         assert_eq!(fixup_acl(&[], &[]), Err(ErrorCode::InvalidAcl));
         let bad = vec![Acl::new(perms::ALL, Id::new("world", "someone"))];
         assert_eq!(fixup_acl(&bad, &[]), Err(ErrorCode::InvalidAcl));

@@ -137,21 +137,21 @@ impl StateMachine {
         }
     }
 
-    fn snapshots_unsupported<T>() -> Result<T, StorageError<NodeId>> {
-        Err(StorageError::from_io_error(
+    fn snapshots_unsupported() -> StorageError<NodeId> {
+        StorageError::from_io_error(
             ErrorSubject::Snapshot(None),
             ErrorVerb::Read,
             std::io::Error::new(
                 std::io::ErrorKind::Unsupported,
                 "snapshots need the durable store; the in-memory group never takes one",
             ),
-        ))
+        )
     }
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        Self::snapshots_unsupported()
+        Err(Self::snapshots_unsupported())
     }
 }
 
@@ -201,7 +201,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn begin_receiving_snapshot(
         &mut self,
     ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
-        Self::snapshots_unsupported()
+        Err(Self::snapshots_unsupported())
     }
 
     async fn install_snapshot(
@@ -209,7 +209,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         _meta: &SnapshotMeta<NodeId, BasicNode>,
         _snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
-        Self::snapshots_unsupported()
+        Err(Self::snapshots_unsupported())
     }
 
     async fn get_current_snapshot(
@@ -290,7 +290,14 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Raft> {
         ..Default::default()
     };
     let config = Arc::new(config.validate()?);
-    let raft = Raft::new(1, config, NoPeers, MemLog::default(), StateMachine::new(core)).await?;
+    let raft = Raft::new(
+        1,
+        config,
+        NoPeers,
+        MemLog::default(),
+        StateMachine::new(core),
+    )
+    .await?;
     let mut members = BTreeMap::new();
     members.insert(1, BasicNode::default());
     raft.initialize(members).await?;
