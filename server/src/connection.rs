@@ -3,7 +3,7 @@
 //! order), the responder (answers in request order, so a read waits for the
 //! session's earlier writes) and the writer (batches frames to the socket).
 
-use crate::core::ConnInfo;
+use crate::core::{ConnCounters, ConnInfo};
 use crate::four_letter;
 use crate::reads::{self, reply_frame, Caller};
 use crate::server::{outcome, Server, WriteReceiver};
@@ -202,6 +202,9 @@ async fn session(
     };
 
     let core = &server.core;
+    let counters = Arc::new(ConnCounters::default());
+    counters.received.store(1, Ordering::Relaxed);
+    counters.sent.store(1, Ordering::Relaxed);
     core.connections.lock().insert(
         conn,
         ConnInfo {
@@ -209,6 +212,7 @@ async fn session(
             session_id: session.id,
             timeout_ms: session.timeout_ms,
             opened: Instant::now(),
+            counters: counters.clone(),
         },
     );
     core.watches.lock().add_connection(conn, outbox.clone());
@@ -223,12 +227,13 @@ async fn session(
         session.id,
         outbox.clone(),
         work_rx,
+        counters.clone(),
     ));
     let mut ids = Arc::new(vec![Id::new("ip", &peer.ip().to_string())]);
     // The writer stops when the server closes the connection (expiry,
     // session moved, auth failure): stop reading then too.
     let result = tokio::select! {
-        r = read_requests(&server, &mut reader, &session, &mut ids, &work_tx) => r,
+        r = read_requests(&server, &mut reader, &session, &mut ids, &work_tx, &counters) => r,
         _ = writer_done.notified() => Err(Closed::Protocol("closed by the server".into())),
     };
 
@@ -265,12 +270,15 @@ async fn read_requests(
     session: &Session,
     ids: &mut Arc<Vec<Id>>,
     work: &mpsc::Sender<Work>,
+    counters: &ConnCounters,
 ) -> Result<(), Closed> {
     let core = &server.core;
     loop {
         let frame = reader.next_frame().await?;
         let started = Instant::now();
         core.stats.packets_received.fetch_add(1, Ordering::Relaxed);
+        counters.received.fetch_add(1, Ordering::Relaxed);
+        counters.queued.fetch_add(1, Ordering::Relaxed);
         core.sessions.lock().touch(session.id);
         let mut r = Reader::new(&frame);
         let header = RequestHeader::decode(&mut r).map_err(Closed::Frame)?;
@@ -392,9 +400,14 @@ async fn respond(
     session: i64,
     outbox: Outbox,
     mut work: mpsc::Receiver<Work>,
+    counters: Arc<ConnCounters>,
 ) {
     let core = &server.core;
     while let Some(item) = work.recv().await {
+        if !matches!(item, Work::Close) {
+            counters.queued.fetch_sub(1, Ordering::Relaxed);
+            counters.sent.fetch_add(1, Ordering::Relaxed);
+        }
         match item {
             Work::Reply(frame) => {
                 let _ = outbox.send(Outbound::Frame(frame));

@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Core {
@@ -31,6 +32,23 @@ pub struct ConnInfo {
     pub session_id: i64,
     pub timeout_ms: i32,
     pub opened: Instant,
+    pub counters: Arc<ConnCounters>,
+}
+
+/// Per-connection packet counters (`cons`: queued, recved, sent).
+#[derive(Debug, Default)]
+pub struct ConnCounters {
+    /// Requests read but not yet answered.
+    pub queued: AtomicU64,
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
+
+impl ConnCounters {
+    pub fn reset(&self) {
+        self.received.store(0, Ordering::Relaxed);
+        self.sent.store(0, Ordering::Relaxed);
+    }
 }
 
 /// Liveness of sessions and which connection holds each one. Only the
@@ -57,6 +75,11 @@ impl SessionTable {
             }
         }
         self.touch(session);
+    }
+
+    /// When the session was last heard from, if this server has seen it.
+    pub fn last_seen(&self, session: i64) -> Option<Instant> {
+        self.last_seen.get(&session).copied()
     }
 
     pub fn detach(&mut self, session: i64, conn: ConnId) {

@@ -93,11 +93,16 @@ mod tests {
         for ok in ["/", "/a", "/a/b", "/a-b.c", "/zookeeper", "/a/.b", "/ü"] {
             assert_eq!(validate(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "a", "/a/", "//", "/a//b", "/.", "/a/..", "/a\u{0}b", "/a\u{1}"] {
+        for bad in [
+            "", "a", "/a/", "//", "/a//b", "/.", "/a/..", "/a\u{0}b", "/a\u{1}",
+        ] {
             assert_eq!(validate(bad), Err(ErrorCode::BadArguments), "{bad:?}");
         }
         assert_eq!(validate_for_create("/a/", true), Ok(()));
-        assert_eq!(validate_for_create("/a/", false), Err(ErrorCode::BadArguments));
+        assert_eq!(
+            validate_for_create("/a/", false),
+            Err(ErrorCode::BadArguments)
+        );
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //!
 //! The file is read as ZooKeeper's `QuorumPeerConfig` reads it: a
 //! `java.util.Properties` file (same comments, separators, line continuations
-//! and backslash escapes) whose keys and values are trimmed, a later key
-//! overriding an earlier one. Settings that ZooKeeper takes from `zookeeper.*`
+//! and backslash escapes; see [`properties`]) whose keys and values are
+//! trimmed, a later key overriding an earlier one. Settings that ZooKeeper takes from `zookeeper.*`
 //! system properties (`jute.maxbuffer`, `4lw.commands.whitelist`, ...) are
 //! accepted with and without that prefix; when several spellings of one
 //! setting are present, the one on the latest line wins. Keys Corral does not
 //! use are kept in [`ServerConfig::raw`] and logged at debug level.
 
+mod properties;
+
+use properties::{Properties, Setting};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -404,7 +407,7 @@ struct Builder {
 impl Builder {
     fn from_text(text: &str, path: Option<&Path>) -> Result<Builder, ConfigError> {
         let file = path.map_or_else(|| "zoo.cfg".to_owned(), |p| p.display().to_string());
-        let props = Props::parse(text, file)?;
+        let props = Properties::parse(text, file)?;
         let mut b = Builder::default();
         let c = &mut b.config;
 
@@ -492,11 +495,10 @@ impl Builder {
         }
 
         let mut servers = BTreeMap::new();
-        props.collect_servers(&mut servers)?;
+        collect_servers(&props, &mut servers)?;
         let mut raw: BTreeMap<String, String> = props
-            .entries
-            .iter()
-            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .entries()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         if let Some(s) = props.get(DYNAMIC_CONFIG_FILE) {
             let mut dynamic = PathBuf::from(s.value);
@@ -509,9 +511,9 @@ impl Builder {
                 path: dynamic.clone(),
                 source,
             })?;
-            let dynamic_props = Props::parse(&text, dynamic.display().to_string())?;
-            dynamic_props.collect_servers(&mut servers)?;
-            raw.extend(dynamic_props.entries.into_iter().map(|(k, (v, _))| (k, v)));
+            let dynamic_props = Properties::parse(&text, dynamic.display().to_string())?;
+            collect_servers(&dynamic_props, &mut servers)?;
+            raw.extend(dynamic_props.into_entries());
         }
         c.servers = servers.into_values().collect();
 
@@ -727,82 +729,23 @@ fn check_super_digest(digest: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The keys of one properties file: key -> (value, line of the key).
-struct Props {
-    file: String,
-    entries: BTreeMap<String, (String, usize)>,
+/// Reads the `server.N` lines of one file into `servers`.
+fn collect_servers(
+    props: &Properties,
+    servers: &mut BTreeMap<u64, PeerEntry>,
+) -> Result<(), ConfigError> {
+    for setting in props.with_prefix("server.") {
+        let id = setting.key["server.".len()..]
+            .parse()
+            .map_err(|_| setting.invalid("the N of server.N must be a number"))?;
+        let peer = parse_peer(id, setting.value).map_err(|reason| setting.invalid(reason))?;
+        servers.insert(id, peer);
+    }
+    Ok(())
 }
 
-/// One setting as found in a file.
-struct Setting<'a> {
-    key: &'a str,
-    value: &'a str,
-    at: String,
-}
-
-impl Props {
-    fn parse(text: &str, file: String) -> Result<Props, ConfigError> {
-        let mut entries = BTreeMap::new();
-        for (line, logical) in logical_lines(text) {
-            let (key, value) = split_key_value(&logical);
-            let decode = |s: &str| {
-                unescape(s).map_err(|reason| ConfigError::Syntax {
-                    at: format!("{file}:{line}"),
-                    reason: reason.to_owned(),
-                })
-            };
-            let key = decode(key)?.trim().to_owned();
-            let value = decode(value)?.trim().to_owned();
-            if !key.is_empty() {
-                entries.insert(key, (value, line));
-            }
-        }
-        Ok(Props { file, entries })
-    }
-
-    /// The setting under any of `aliases`; the latest line wins.
-    fn get(&self, aliases: &[&str]) -> Option<Setting<'_>> {
-        aliases
-            .iter()
-            .filter_map(|alias| self.entries.get_key_value(*alias))
-            .max_by_key(|(_, (_, line))| *line)
-            .map(|(key, (value, line))| Setting {
-                key,
-                value,
-                at: format!("{}:{line}", self.file),
-            })
-    }
-
-    fn collect_servers(&self, servers: &mut BTreeMap<u64, PeerEntry>) -> Result<(), ConfigError> {
-        for (key, (value, line)) in self.entries.range("server.".to_owned()..) {
-            let Some(id) = key.strip_prefix("server.") else {
-                break;
-            };
-            let setting = Setting {
-                key,
-                value,
-                at: format!("{}:{line}", self.file),
-            };
-            let id = id
-                .parse()
-                .map_err(|_| setting.invalid("the N of server.N must be a number"))?;
-            let peer = parse_peer(id, value).map_err(|reason| setting.invalid(reason))?;
-            servers.insert(id, peer);
-        }
-        Ok(())
-    }
-}
-
+/// What a setting's value means, with ZooKeeper's parsing rules.
 impl Setting<'_> {
-    fn invalid(&self, reason: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            at: self.at.clone(),
-            key: self.key.to_owned(),
-            value: self.value.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
     /// A decimal number, with an optional `+` as Java's `Integer.parseInt` allows.
     fn number<T: FromStr>(&self, expected: &str) -> Result<T, ConfigError> {
         let digits = self.value.strip_prefix('+').unwrap_or(self.value);
@@ -931,101 +874,6 @@ fn split_host_ports(s: &str) -> Option<Vec<&str>> {
         parts.extend(rest.strip_prefix(':')?.split(':'));
     }
     Some(parts)
-}
-
-fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\x0c')
-}
-
-/// The logical lines of a properties file with the number of the natural
-/// line each starts on: blank and comment lines dropped, leading whitespace
-/// removed, lines ending in an odd number of backslashes joined to the next.
-fn logical_lines(text: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut lines = text.lines().enumerate();
-    while let Some((index, first)) = lines.next() {
-        let mut natural = first.trim_start_matches(is_blank);
-        if natural.is_empty() || natural.starts_with(['#', '!']) {
-            continue;
-        }
-        let mut logical = String::new();
-        loop {
-            let backslashes = natural.len() - natural.trim_end_matches('\\').len();
-            if backslashes % 2 == 0 {
-                logical.push_str(natural);
-                break;
-            }
-            logical.push_str(&natural[..natural.len() - 1]);
-            match lines.next() {
-                Some((_, next)) => natural = next.trim_start_matches(is_blank),
-                None => break,
-            }
-        }
-        out.push((index + 1, logical));
-    }
-    out
-}
-
-/// Splits at the first unescaped `=`, `:` or blank, then skips blanks and at
-/// most one `=`/`:`, as `Properties.load` does. Both halves are still escaped.
-fn split_key_value(line: &str) -> (&str, &str) {
-    let mut escaped = false;
-    let mut key_end = line.len();
-    let mut value_start = line.len();
-    let mut has_separator = false;
-    for (i, c) in line.char_indices() {
-        if !escaped && (c == '=' || c == ':' || is_blank(c)) {
-            key_end = i;
-            value_start = i + 1;
-            has_separator = c == '=' || c == ':';
-            break;
-        }
-        escaped = c == '\\' && !escaped;
-    }
-    let mut rest = &line[value_start..];
-    loop {
-        rest = rest.trim_start_matches(is_blank);
-        match rest.strip_prefix(['=', ':']) {
-            Some(after) if !has_separator => {
-                has_separator = true;
-                rest = after;
-            }
-            _ => break,
-        }
-    }
-    (&line[..key_end], rest)
-}
-
-/// Resolves `Properties` escapes: `\t \n \r \f`, `\uXXXX` (surrogate pairs
-/// included), and `\x` for any other `x`.
-fn unescape(s: &str) -> Result<String, &'static str> {
-    const MALFORMED: &str = "malformed \\uXXXX escape";
-    let mut units: Vec<u16> = Vec::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        let c = match c {
-            '\\' => match chars.next() {
-                Some('u') => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    if hex.len() != 4 || !hex.chars().all(|h| h.is_ascii_hexdigit()) {
-                        return Err(MALFORMED);
-                    }
-                    units.push(u16::from_str_radix(&hex, 16).map_err(|_| MALFORMED)?);
-                    continue;
-                }
-                Some('t') => '\t',
-                Some('n') => '\n',
-                Some('r') => '\r',
-                Some('f') => '\x0c',
-                Some(other) => other,
-                None => break,
-            },
-            c => c,
-        };
-        let mut buf = [0u16; 2];
-        units.extend_from_slice(c.encode_utf16(&mut buf));
-    }
-    String::from_utf16(&units).map_err(|_| "\\u escapes form an unpaired UTF-16 surrogate")
 }
 
 #[cfg(test)]
