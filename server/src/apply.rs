@@ -5,6 +5,7 @@ use crate::auth;
 use crate::path;
 use crate::tree::{self, Change, DataTree, Node, NodeStat, SessionRecord};
 use crate::txn::{Txn, TxnOp, TxnOutcome};
+use bytes::Bytes;
 use corral_protocol::multi::encode_multi_results;
 use corral_protocol::{
     perms, Acl, CreateMode, CreateRequest, Encode, ErrorCode, Id, MultiOp, MultiResult, OpCode,
@@ -40,7 +41,7 @@ enum Undo {
     },
     Changed {
         path: String,
-        data: Option<Vec<u8>>,
+        data: Option<Bytes>,
         acl: Arc<Vec<Acl>>,
         stat: NodeStat,
     },
@@ -308,7 +309,7 @@ fn apply_op(
             });
             let stat = tree.set_data(
                 &req.path,
-                req.data.clone(),
+                req.data.as_deref().map(Bytes::copy_from_slice),
                 version,
                 ctx.zxid,
                 ctx.txn.time,
@@ -383,7 +384,7 @@ fn create(
     };
     let stat = tree.create_node(
         &full_path,
-        req.data.clone(),
+        req.data.as_deref().map(Bytes::copy_from_slice),
         Arc::new(acl),
         owner,
         parent_stat.cversion.wrapping_add(1),

@@ -377,7 +377,11 @@ async fn read_requests(
         let closing = matches!(write_op, TxnOp::CloseSession { .. });
         let rx = match server.propose(session.id, ids.to_vec(), write_op).await {
             Ok(rx) => rx,
-            Err(e) => return Err(Closed::Protocol(format!("cannot propose: {e}"))),
+            Err(e) => {
+                let reply = reply_frame(xid, core.last_zxid(), e.code(), &[]);
+                send(work, Work::Reply(reply)).await?;
+                continue;
+            }
         };
         send(work, Work::Write { xid, rx, started }).await?;
         if closing {

@@ -12,6 +12,7 @@ pub mod path;
 pub mod raft;
 pub mod reads;
 pub mod server;
+pub mod storage;
 pub mod tree;
 pub mod txn;
 pub mod watches;

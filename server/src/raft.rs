@@ -1,168 +1,132 @@
-//! The openraft adapter: type config, an in-memory log store, the state
-//! machine that applies txns to the shared [`Core`], and the network of a
-//! one-member group. Standalone mode is a Raft group of one, so the write
-//! path is the same as in an ensemble.
+//! The openraft adapter: type config, the state machine that applies txns
+//! to the shared [`Core`] and snapshots it, and the network of a one-member
+//! group. Standalone mode is a Raft group of one, so the write path is the
+//! same as in an ensemble; the log lives on disk ([`crate::storage::log`]).
 
 use crate::core::Core;
+use crate::storage::log::DiskLog;
+use crate::storage::snapshot::{self, SnapshotInfo};
+use crate::storage::Layout;
 use crate::txn::{Txn, TxnOutcome};
-use openraft::storage::{LogFlushed, LogState, RaftLogStorage, RaftStateMachine, Snapshot};
+use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
-    BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, RaftLogReader,
-    RaftSnapshotBuilder, SnapshotMeta, StorageError, StoredMembership, Vote,
+    BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, RaftSnapshotBuilder,
+    SnapshotMeta, StorageError, StoredMembership,
 };
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::fmt::Debug;
-use std::io::Cursor;
-use std::ops::RangeBounds;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::info;
 
 openraft::declare_raft_types!(
-    /// Corral's Raft types: log entries carry [`Txn`]s, applying yields [`TxnOutcome`]s.
+    /// Corral's Raft types: log entries carry [`Txn`]s, applying yields
+    /// [`TxnOutcome`]s, snapshots are files.
     pub TypeConfig:
         D = Txn,
         R = TxnOutcome,
+        SnapshotData = tokio::fs::File,
 );
 
 pub type Raft = openraft::Raft<TypeConfig>;
 pub type NodeId = u64;
 
-#[derive(Default)]
-struct LogInner {
-    vote: Option<Vote<NodeId>>,
-    committed: Option<LogId<NodeId>>,
-    last_purged: Option<LogId<NodeId>>,
-    entries: BTreeMap<u64, Entry<TypeConfig>>,
-}
-
-/// The Raft log, kept in memory (the on-disk log is its own piece of work).
-#[derive(Clone, Default)]
-pub struct MemLog {
-    inner: Arc<Mutex<LogInner>>,
-}
-
-impl RaftLogReader<TypeConfig> for MemLog {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
-        &mut self,
-        range: RB,
-    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
-        let inner = self.inner.lock();
-        Ok(inner.entries.range(range).map(|(_, e)| e.clone()).collect())
-    }
-}
-
-impl RaftLogStorage<TypeConfig> for MemLog {
-    type LogReader = MemLog;
-
-    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
-        let inner = self.inner.lock();
-        let last = inner.entries.values().next_back().map(|e| e.log_id);
-        Ok(LogState {
-            last_purged_log_id: inner.last_purged,
-            last_log_id: last.or(inner.last_purged),
-        })
-    }
-
-    async fn get_log_reader(&mut self) -> Self::LogReader {
-        self.clone()
-    }
-
-    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
-        self.inner.lock().vote = Some(*vote);
-        Ok(())
-    }
-
-    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
-        Ok(self.inner.lock().vote)
-    }
-
-    async fn save_committed(
-        &mut self,
-        committed: Option<LogId<NodeId>>,
-    ) -> Result<(), StorageError<NodeId>> {
-        self.inner.lock().committed = committed;
-        Ok(())
-    }
-
-    async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
-        Ok(self.inner.lock().committed)
-    }
-
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: LogFlushed<TypeConfig>,
-    ) -> Result<(), StorageError<NodeId>>
-    where
-        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
-        I::IntoIter: Send,
-    {
-        {
-            let mut inner = self.inner.lock();
-            for entry in entries {
-                inner.entries.insert(entry.log_id.index, entry);
-            }
-        }
-        callback.log_io_completed(Ok(()));
-        Ok(())
-    }
-
-    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
-        self.inner.lock().entries.split_off(&log_id.index);
-        Ok(())
-    }
-
-    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
-        let mut inner = self.inner.lock();
-        inner.last_purged = Some(log_id);
-        inner.entries = inner.entries.split_off(&(log_id.index + 1));
-        Ok(())
-    }
+fn snapshot_error(verb: ErrorVerb, e: impl Into<std::io::Error>) -> StorageError<NodeId> {
+    StorageError::from_io_error(ErrorSubject::Snapshot(None), verb, e.into())
 }
 
 /// Applies committed entries to the shared tree; the zxid of a txn is the
 /// log index of its entry.
 pub struct StateMachine {
     core: Arc<Core>,
-    last_applied: Option<LogId<NodeId>>,
-    membership: StoredMembership<NodeId, BasicNode>,
+    info: SnapshotInfo,
+    dir: PathBuf,
+    retain: usize,
 }
 
 impl StateMachine {
-    pub fn new(core: Arc<Core>) -> StateMachine {
+    /// A state machine starting from `info` (the tree is already in `core`).
+    pub fn new(core: Arc<Core>, info: SnapshotInfo, dir: PathBuf, retain: usize) -> StateMachine {
         StateMachine {
             core,
-            last_applied: None,
-            membership: StoredMembership::default(),
+            info,
+            dir,
+            retain,
         }
     }
 
-    fn snapshots_unsupported() -> StorageError<NodeId> {
-        StorageError::from_io_error(
-            ErrorSubject::Snapshot(None),
-            ErrorVerb::Read,
-            std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "snapshots need the durable store; the in-memory group never takes one",
-            ),
-        )
+    async fn open_snapshot(
+        &self,
+        index: u64,
+        path: PathBuf,
+    ) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| snapshot_error(ErrorVerb::Read, e))?;
+        let (_, info) = tokio::task::spawn_blocking(move || snapshot::read(&path))
+            .await
+            .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?
+            .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?;
+        Ok(Snapshot {
+            meta: SnapshotMeta {
+                last_log_id: info.last_applied,
+                last_membership: info.membership,
+                snapshot_id: format!("{index}"),
+            },
+            snapshot: Box::new(file),
+        })
     }
 }
 
-impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+/// Writes a snapshot of a tree captured at `info` (an O(1) clone).
+pub struct SnapshotBuilder {
+    tree: crate::tree::DataTree,
+    info: SnapshotInfo,
+    dir: PathBuf,
+    retain: usize,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        Err(Self::snapshots_unsupported())
+        let started = Instant::now();
+        let tree = self.tree.clone();
+        let info = self.info.clone();
+        let dir = self.dir.clone();
+        let path = tokio::task::spawn_blocking(move || snapshot::write(&dir, &tree, &info))
+            .await
+            .map_err(|e| snapshot_error(ErrorVerb::Write, std::io::Error::other(e)))?
+            .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        snapshot::retain(&self.dir, self.retain);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        info!(
+            file = %path.display(),
+            nodes = self.tree.node_count(),
+            bytes = size,
+            ms = started.elapsed().as_millis() as u64,
+            "snapshot written"
+        );
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| snapshot_error(ErrorVerb::Read, e))?;
+        Ok(Snapshot {
+            meta: SnapshotMeta {
+                last_log_id: self.info.last_applied,
+                last_membership: self.info.membership.clone(),
+                snapshot_id: format!("{}", self.info.last_applied.map_or(0, |l| l.index)),
+            },
+            snapshot: Box::new(file),
+        })
     }
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
-    type SnapshotBuilder = StateMachine;
+    type SnapshotBuilder = SnapshotBuilder;
 
     async fn applied_state(
         &mut self,
     ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>), StorageError<NodeId>>
     {
-        Ok((self.last_applied, self.membership.clone()))
+        Ok((self.info.last_applied, self.info.membership.clone()))
     }
 
     async fn apply<I>(&mut self, entries: I) -> Result<Vec<TxnOutcome>, StorageError<NodeId>>
@@ -173,7 +137,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut out = Vec::new();
         for entry in entries {
             let zxid = entry.log_id.index as i64;
-            self.last_applied = Some(entry.log_id);
+            self.info.last_applied = Some(entry.log_id);
             match entry.payload {
                 EntryPayload::Normal(txn) => out.push(self.core.apply(zxid, &txn)),
                 EntryPayload::Blank => {
@@ -181,7 +145,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     out.push(TxnOutcome::default());
                 }
                 EntryPayload::Membership(m) => {
-                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                    self.info.membership = StoredMembership::new(Some(entry.log_id), m);
                     self.core.note_applied(zxid);
                     out.push(TxnOutcome::default());
                 }
@@ -191,31 +155,55 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        StateMachine {
-            core: self.core.clone(),
-            last_applied: self.last_applied,
-            membership: self.membership.clone(),
+        SnapshotBuilder {
+            tree: self.core.tree.read().clone(),
+            info: self.info.clone(),
+            dir: self.dir.clone(),
+            retain: self.retain,
         }
     }
 
     async fn begin_receiving_snapshot(
         &mut self,
-    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
-        Err(Self::snapshots_unsupported())
+    ) -> Result<Box<tokio::fs::File>, StorageError<NodeId>> {
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        let file = tokio::fs::File::create(self.dir.join("incoming.tmp"))
+            .await
+            .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        Ok(Box::new(file))
     }
 
     async fn install_snapshot(
         &mut self,
-        _meta: &SnapshotMeta<NodeId, BasicNode>,
-        _snapshot: Box<Cursor<Vec<u8>>>,
+        meta: &SnapshotMeta<NodeId, BasicNode>,
+        snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError<NodeId>> {
-        Err(Self::snapshots_unsupported())
+        let mut file = snapshot.into_std().await;
+        snapshot::flush_received(&mut file).map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        let path = self.dir.join(snapshot::file_name(index));
+        std::fs::rename(self.dir.join("incoming.tmp"), &path)
+            .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        let (tree, info) = snapshot::read(&path)
+            .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?;
+        *self.core.tree.write() = tree;
+        self.info = info;
+        Ok(())
     }
 
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        Ok(None)
+        let newest = snapshot::list(&self.dir)
+            .map_err(|e| snapshot_error(ErrorVerb::Read, e))?
+            .into_iter()
+            .next();
+        match newest {
+            Some((index, path)) => Ok(Some(self.open_snapshot(index, path).await?)),
+            None => Ok(None),
+        }
     }
 }
 
@@ -277,32 +265,76 @@ impl openraft::RaftNetwork<TypeConfig> for NoPeers {
     }
 }
 
-/// Starts a one-member group whose state machine is `core`, and waits until
-/// this node leads it.
-pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Raft> {
-    let config = openraft::Config {
+/// What recovery found, for the start-up log line and the caller.
+pub struct Started {
+    pub raft: Raft,
+    pub log: DiskLog,
+}
+
+/// Recovers the newest snapshot and the log after it, starts a one-member
+/// group whose state machine is `core`, and waits until every entry on disk
+/// is applied, so the first client reads everything acknowledged before.
+pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
+    let started = Instant::now();
+    let config = &core.config;
+    let layout = Layout::new(&config.data_dir, &config.data_log_dir);
+    std::fs::create_dir_all(&layout.snapshot_dir)?;
+    snapshot::retain(
+        &layout.snapshot_dir,
+        config.autopurge_snap_retain_count as usize,
+    );
+
+    let mut info = SnapshotInfo::default();
+    if let Some((_, path)) = snapshot::list(&layout.snapshot_dir)?.into_iter().next() {
+        let (tree, found) = snapshot::read(&path)?;
+        info!(file = %path.display(), nodes = tree.node_count(), "snapshot loaded");
+        *core.tree.write() = tree;
+        info = found;
+    }
+    let log = DiskLog::open(
+        &layout.log_dir,
+        &layout.vote_file,
+        config.truncate_corrupt_log,
+    )?;
+    let last_index = log.last_index();
+
+    let raft_config = openraft::Config {
         cluster_name: "corral".into(),
-        heartbeat_interval: 250,
-        election_timeout_min: 299,
-        election_timeout_max: 300,
-        snapshot_policy: openraft::SnapshotPolicy::Never,
-        max_in_snapshot_log_to_keep: 0,
+        heartbeat_interval: 50,
+        election_timeout_min: 100,
+        election_timeout_max: 150,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snap_count.max(1)),
+        max_in_snapshot_log_to_keep: 1000,
+        purge_batch_size: 256,
         ..Default::default()
     };
-    let config = Arc::new(config.validate()?);
-    let raft = Raft::new(
-        1,
-        config,
-        NoPeers,
-        MemLog::default(),
-        StateMachine::new(core),
-    )
-    .await?;
-    let mut members = BTreeMap::new();
-    members.insert(1, BasicNode::default());
-    raft.initialize(members).await?;
-    raft.wait(Some(std::time::Duration::from_secs(10)))
+    let raft_config = Arc::new(raft_config.validate()?);
+    let state_machine = StateMachine::new(
+        core.clone(),
+        info,
+        layout.snapshot_dir.clone(),
+        config.autopurge_snap_retain_count as usize,
+    );
+    let raft = Raft::new(1, raft_config, NoPeers, log.clone(), state_machine).await?;
+    if !raft.is_initialized().await? {
+        let mut members = BTreeMap::new();
+        members.insert(1, BasicNode::default());
+        raft.initialize(members).await?;
+    }
+    let wait = Duration::from_secs(60);
+    raft.wait(Some(wait))
         .state(openraft::ServerState::Leader, "standalone node leads")
         .await?;
-    Ok(raft)
+    if let Some(index) = last_index {
+        raft.wait(Some(wait))
+            .applied_index_at_least(Some(index), "recovered log applied")
+            .await?;
+    }
+    info!(
+        nodes = core.tree.read().node_count(),
+        last_zxid = core.last_zxid(),
+        ms = started.elapsed().as_millis() as u64,
+        "recovered"
+    );
+    Ok(Started { raft, log })
 }

@@ -71,11 +71,10 @@ fn answer(
             if r.watch {
                 watches.add_data(caller.conn, &r.path);
             }
-            GetDataResponse {
-                data: n.data.clone(),
-                stat: n.stat(),
-            }
-            .to_bytes()
+            let mut w = Writer::with_capacity(80 + n.data.as_ref().map_or(0, |d| d.len()));
+            w.write_buffer(n.data.as_deref());
+            n.stat().encode(&mut w);
+            w.into_inner()
         }
         Request::GetChildren(r) | Request::GetChildren2(r) => {
             let n = node(tree, &r.path)?;
@@ -196,7 +195,7 @@ fn read_op(tree: &DataTree, ids: &[Id], op: &MultiOp) -> Result<MultiResult, Err
             let n = node(tree, &r.path)?;
             auth::check(&n.acl, perms::READ, ids)?;
             Ok(MultiResult::GetData {
-                data: n.data.clone(),
+                data: n.data.as_ref().map(|d| d.to_vec()),
                 stat: n.stat(),
             })
         }

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 pub struct Server {
     pub core: Arc<Core>,
     pub raft: Raft,
+    log: crate::storage::log::DiskLog,
     next_session: AtomicI64,
     per_ip: parking_lot::Mutex<HashMap<IpAddr, u32>>,
 }
@@ -43,13 +44,14 @@ impl Server {
     pub async fn start(config: ServerConfig) -> anyhow::Result<Arc<Server>> {
         let server_id = config.server_id as i64;
         let core = Arc::new(Core::new(config));
-        let raft = raft::start_standalone(core.clone()).await?;
+        let raft::Started { raft, log } = raft::start_standalone(core.clone()).await?;
         // ZooKeeper's `initializeNextSessionId`: time in the middle bits,
         // the server id in the top byte.
         let base = ((now_millis() << 24) as u64 >> 8) as i64 | (server_id << 56);
         Ok(Arc::new(Server {
             core,
             raft,
+            log,
             next_session: AtomicI64::new(base),
             per_ip: Default::default(),
         }))
@@ -66,6 +68,10 @@ impl Server {
         auth: Vec<Id>,
         op: TxnOp,
     ) -> Result<WriteReceiver, ErrorCode> {
+        if self.log.unwritable.load(Ordering::Relaxed) {
+            // The disk refuses writes (full?): fail fast instead of queueing.
+            return Err(ErrorCode::SystemError);
+        }
         let txn = Txn {
             session_id,
             time: now_millis(),

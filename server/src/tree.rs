@@ -3,8 +3,9 @@
 //! unchecked; `apply` validates requests before calling them.
 
 use crate::path;
+use bytes::Bytes;
 use corral_protocol::{Acl, EventType, Stat};
-use std::collections::{BTreeSet, HashMap};
+use imbl::{HashMap, OrdSet};
 use std::sync::Arc;
 
 /// `ephemeralOwner` of a container node (`EphemeralType.CONTAINER`).
@@ -39,12 +40,14 @@ pub struct NodeStat {
     pub pzxid: i64,
 }
 
+/// A znode. Every field is cheap to clone (shared buffers and persistent
+/// sets), so cloning the whole tree for a snapshot costs O(1).
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub data: Option<Vec<u8>>,
+    pub data: Option<Bytes>,
     pub acl: Arc<Vec<Acl>>,
     pub stat: NodeStat,
-    pub children: BTreeSet<String>,
+    pub children: OrdSet<String>,
 }
 
 impl Node {
@@ -91,12 +94,15 @@ pub struct Change {
     pub event: EventType,
 }
 
-#[derive(Debug)]
+/// The replicated state. Built on persistent maps: `clone` is O(1) and
+/// shares structure, which is how snapshots are taken without stopping
+/// writes.
+#[derive(Debug, Clone)]
 pub struct DataTree {
     nodes: HashMap<String, Node>,
-    ephemerals: HashMap<i64, BTreeSet<String>>,
-    containers: BTreeSet<String>,
-    ttls: BTreeSet<String>,
+    ephemerals: HashMap<i64, OrdSet<String>>,
+    containers: OrdSet<String>,
+    ttls: OrdSet<String>,
     pub sessions: HashMap<i64, SessionRecord>,
     /// Zxid of the last applied txn.
     pub last_zxid: i64,
@@ -115,27 +121,25 @@ impl DataTree {
         let mut tree = DataTree {
             nodes: HashMap::new(),
             ephemerals: HashMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
+            containers: OrdSet::new(),
+            ttls: OrdSet::new(),
             sessions: HashMap::new(),
             last_zxid: 0,
         };
         let open = Arc::new(Acl::open_unsafe());
-        let blank = |acl: &Arc<Vec<Acl>>, data: Option<Vec<u8>>| Node {
-            data,
+        let blank = |acl: &Arc<Vec<Acl>>| Node {
+            data: Some(Bytes::new()),
             acl: acl.clone(),
             stat: NodeStat::default(),
-            children: BTreeSet::new(),
+            children: OrdSet::new(),
         };
-        tree.nodes
-            .insert("/".into(), blank(&open, Some(Vec::new())));
+        tree.nodes.insert("/".into(), blank(&open));
         for (path, acl) in [
             ("/zookeeper", open.clone()),
             ("/zookeeper/quota", open.clone()),
             ("/zookeeper/config", Arc::new(Acl::read_unsafe())),
         ] {
-            tree.nodes
-                .insert(path.into(), blank(&acl, Some(Vec::new())));
+            tree.nodes.insert(path.into(), blank(&acl));
             let parent = path::parent(path).to_owned();
             tree.nodes
                 .get_mut(&parent)
@@ -159,12 +163,12 @@ impl DataTree {
     }
 
     /// Each session that owns ephemerals, with their paths (`dump`).
-    pub fn sessions_with_ephemerals(&self) -> impl Iterator<Item = (i64, &BTreeSet<String>)> {
+    pub fn sessions_with_ephemerals(&self) -> impl Iterator<Item = (i64, &OrdSet<String>)> {
         self.ephemerals.iter().map(|(s, paths)| (*s, paths))
     }
 
     pub fn ephemeral_count(&self) -> usize {
-        self.ephemerals.values().map(BTreeSet::len).sum()
+        self.ephemerals.values().map(OrdSet::len).sum()
     }
 
     pub fn containers(&self) -> impl Iterator<Item = &String> {
@@ -179,7 +183,7 @@ impl DataTree {
     pub fn approximate_data_size(&self) -> usize {
         self.nodes
             .iter()
-            .map(|(p, n)| p.len() + n.data.as_ref().map_or(0, Vec::len))
+            .map(|(p, n)| p.len() + n.data.as_ref().map_or(0, Bytes::len))
             .sum()
     }
 
@@ -205,7 +209,7 @@ impl DataTree {
     pub fn create_node(
         &mut self,
         path: &str,
-        data: Option<Vec<u8>>,
+        data: Option<Bytes>,
         acl: Arc<Vec<Acl>>,
         ephemeral_owner: i64,
         parent_cversion: i32,
@@ -232,7 +236,7 @@ impl DataTree {
                 ephemeral_owner,
                 pzxid: zxid,
             },
-            children: BTreeSet::new(),
+            children: OrdSet::new(),
         };
         let stat = node.stat();
         if let Some(session) = node.ephemeral_session() {
@@ -292,7 +296,7 @@ impl DataTree {
     pub fn set_data(
         &mut self,
         path: &str,
-        data: Option<Vec<u8>>,
+        data: Option<Bytes>,
         version: i32,
         zxid: i64,
         time: i64,
@@ -350,7 +354,7 @@ impl DataTree {
     pub fn replace_node_state(
         &mut self,
         path: &str,
-        data: Option<Vec<u8>>,
+        data: Option<Bytes>,
         acl: Arc<Vec<Acl>>,
         stat: NodeStat,
     ) {
@@ -365,5 +369,59 @@ impl DataTree {
         if let Some(node) = self.nodes.get_mut(path) {
             node.stat = stat;
         }
+    }
+}
+
+impl DataTree {
+    /// Every node, parents before children (the order snapshots use).
+    pub fn nodes_in_order(&self) -> impl Iterator<Item = (String, &Node)> + '_ {
+        let mut queue = std::collections::VecDeque::from([String::from("/")]);
+        std::iter::from_fn(move || {
+            let p = queue.pop_front()?;
+            let node = self.nodes.get(&p)?;
+            for child in &node.children {
+                queue.push_back(path::join(&p, child));
+            }
+            Some((p, node))
+        })
+    }
+
+    /// Rebuilds a tree from nodes (children sets are derived from paths,
+    /// any given ones are ignored) and sessions.
+    pub fn from_parts(
+        nodes: impl IntoIterator<Item = (String, Node)>,
+        sessions: impl IntoIterator<Item = (i64, SessionRecord)>,
+        last_zxid: i64,
+    ) -> DataTree {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: OrdSet::new(),
+            ttls: OrdSet::new(),
+            sessions: sessions.into_iter().collect(),
+            last_zxid,
+        };
+        for (p, mut node) in nodes {
+            node.children = OrdSet::new();
+            let owner = node.stat.ephemeral_owner;
+            if let Some(session) = node.ephemeral_session() {
+                tree.ephemerals
+                    .entry(session)
+                    .or_default()
+                    .insert(p.clone());
+            } else if owner == CONTAINER_OWNER {
+                tree.containers.insert(p.clone());
+            } else if ttl_of(owner).is_some() {
+                tree.ttls.insert(p.clone());
+            }
+            tree.nodes.insert(p, node);
+        }
+        let paths: Vec<String> = tree.nodes.keys().filter(|p| *p != "/").cloned().collect();
+        for p in paths {
+            if let Some(parent) = tree.nodes.get_mut(path::parent(&p)) {
+                parent.children.insert(path::name(&p).to_owned());
+            }
+        }
+        tree
     }
 }

@@ -387,11 +387,15 @@ async fn every_word_over_tcp() {
     assert!(dump.contains(" expire at "), "{dump}");
     assert!(dump.contains(" UTC "), "{dump}");
 
+    // The planted files plus what the server itself keeps there.
+    let data_size = bytes_under(&data_dir);
+    let log_size = bytes_under(&log_dir);
+    assert!(data_size > 100 && log_size > 7, "{data_size} {log_size}");
     let conf = ask(addr, "conf").await;
     assert!(
         conf.starts_with(&format!(
-            "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize=100\n\
-             dataLogDir={}\ndataLogSize=7\ntickTime=2000\n",
+            "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={data_size}\n\
+             dataLogDir={}\ndataLogSize={log_size}\ntickTime=2000\n",
             addr.port(),
             data_dir.display(),
             log_dir.display()
@@ -401,7 +405,7 @@ async fn every_word_over_tcp() {
     assert!(conf.ends_with("serverId=0\n"), "{conf}");
     assert_eq!(
         ask(addr, "dirs").await,
-        "datadir_size: 100\nlogdir_size: 7\n"
+        format!("datadir_size: {data_size}\nlogdir_size: {log_size}\n")
     );
 
     let envi = ask(addr, "envi").await;
@@ -486,4 +490,20 @@ fn strip_counters(line: &str) -> String {
     assert_eq!(value("recved"), value("sent"), "{line}");
     let rest: Vec<&str> = fields[3..].to_vec();
     format!("{}{}{}", &line[..start], rest.join(","), &line[end..])
+}
+
+/// Total size of the files under `dir`, counted independently of the server.
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => bytes_under(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }

@@ -84,6 +84,10 @@ pub struct ServerArgs {
     /// "super:BASE64(SHA1(super:password))" enabling the super user (superDigest)
     #[arg(long)]
     pub super_digest: Option<String>,
+    /// Start even if the log is damaged before its end: drop every record
+    /// from the first damaged one on (acknowledged writes there are lost).
+    #[arg(long)]
+    pub truncate_corrupt_log: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +128,8 @@ pub struct ServerConfig {
     pub server_id: u64,
     /// Every key=value read from the file (and its dynamicConfigFile), for `conf`/`envi`.
     pub raw: BTreeMap<String, String>,
+    /// `--truncate-corrupt-log`: see [`ServerArgs::truncate_corrupt_log`].
+    pub truncate_corrupt_log: bool,
 }
 
 impl Default for ServerConfig {
@@ -153,6 +159,7 @@ impl Default for ServerConfig {
             autopurge_snap_retain_count: 3,
             server_id: 0,
             raw: BTreeMap::new(),
+            truncate_corrupt_log: false,
         }
     }
 }
@@ -585,6 +592,7 @@ impl Builder {
                 .map_err(|reason| flag_error("--super-digest", "superDigest", digest, reason))?;
             c.super_digest = Some(digest.clone());
         }
+        c.truncate_corrupt_log = args.truncate_corrupt_log;
         Ok(())
     }
 

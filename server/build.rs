@@ -1,0 +1,10 @@
+//! Compiles `proto/*.proto` with protox (pure Rust; no system protoc needed).
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto/corral.proto");
+    let descriptors = protox::compile(["corral.proto"], ["proto"])?;
+    prost_build::Config::new()
+        .bytes(["."])
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,538 @@
+//! The Raft log on disk: segment files of CRC-framed protobuf entries.
+//!
+//! Appends go to one writer thread that drains every queued batch, writes
+//! it, and fsyncs once (group commit); only then does openraft hear that the
+//! entries are durable, so a reply never precedes its fsync. Entries since
+//! the last purge are also kept in memory for reads.
+
+use super::codec::{entry_from_pb, entry_to_pb, log_id_from_pb, log_id_to_pb};
+use super::pb;
+use super::record::{self, Damage};
+use crate::raft::{NodeId, TypeConfig};
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{Entry, ErrorSubject, ErrorVerb, LogId, RaftLogReader, StorageError, Vote};
+use parking_lot::Mutex;
+use prost::Message;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+use tracing::{error, info, warn};
+
+/// Records the last purged log id (entries up to it may be gone).
+const PURGED_FILE: &str = "purged";
+
+/// A new segment starts once the current one is this large.
+const SEGMENT_BYTES: u64 = 64 << 20;
+
+/// What went wrong reading the log at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "{path}: corrupt record at offset {offset} ({damage:?}) with valid records after it; \
+         refusing to start (pass --truncate-corrupt-log to drop everything from there on)"
+    )]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        damage: Damage,
+    },
+    #[error("{path}: record at offset {offset} does not decode: {reason}")]
+    Undecodable {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+struct Segment {
+    first_index: u64,
+    path: PathBuf,
+}
+
+fn segment_name(first_index: u64) -> String {
+    format!("log-{first_index:020}.seg")
+}
+
+/// Where each entry lives on disk, and the open segment.
+struct Files {
+    dir: PathBuf,
+    segments: Vec<Segment>,
+    current: BufWriter<File>,
+    current_len: u64,
+    /// Offset of each entry in its segment (entries since the last purge).
+    offsets: BTreeMap<u64, u64>,
+}
+
+enum Command {
+    Append {
+        records: Vec<(u64, Vec<u8>)>,
+        callback: LogFlushed<TypeConfig>,
+    },
+    Truncate {
+        from: u64,
+        done: mpsc::Sender<io::Result<()>>,
+    },
+    Purge {
+        upto: LogId<NodeId>,
+    },
+}
+
+#[derive(Default)]
+struct Memory {
+    vote: Option<Vote<NodeId>>,
+    last_purged: Option<LogId<NodeId>>,
+    entries: BTreeMap<u64, Entry<TypeConfig>>,
+}
+
+/// The log store handed to openraft. Cheap to clone (for the log reader).
+#[derive(Clone)]
+pub struct DiskLog {
+    memory: Arc<Mutex<Memory>>,
+    commands: mpsc::Sender<Command>,
+    vote_path: PathBuf,
+    /// Set while the disk refuses writes (ENOSPC and the like).
+    pub unwritable: Arc<AtomicBool>,
+}
+
+impl DiskLog {
+    /// Opens (or creates) the log in `dir`, recovering what is there. A torn
+    /// tail of the newest segment is cut off; damage followed by valid
+    /// records refuses to start unless `truncate_corrupt` is set.
+    pub fn open(dir: &Path, vote_path: &Path, truncate_corrupt: bool) -> Result<DiskLog, LogError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let mut names: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+            .map_err(io_err(dir))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let first = name
+                    .strip_prefix("log-")?
+                    .strip_suffix(".seg")?
+                    .parse()
+                    .ok()?;
+                Some((first, e.path()))
+            })
+            .collect();
+        names.sort();
+
+        let mut memory = Memory::default();
+        let mut offsets = BTreeMap::new();
+        let mut segments = Vec::new();
+        let count = names.len();
+        for (i, (first_index, path)) in names.into_iter().enumerate() {
+            let newest = i + 1 == count;
+            let bytes = record::read_file(&path).map_err(io_err(&path))?;
+            let scan = record::scan(&bytes);
+            for (offset, payload) in &scan.records {
+                let entry = pb::LogEntry::decode(*payload)
+                    .map_err(|e| e.to_string())
+                    .and_then(|e| entry_from_pb(e).map_err(|e| e.to_string()))
+                    .map_err(|reason| LogError::Undecodable {
+                        path: path.clone(),
+                        offset: *offset,
+                        reason,
+                    })?;
+                offsets.insert(entry.log_id.index, *offset);
+                memory.entries.insert(entry.log_id.index, entry);
+            }
+            if let Some(damage) = scan.damage {
+                let torn_tail = newest && !scan.valid_after_damage;
+                if !torn_tail && !truncate_corrupt {
+                    return Err(LogError::Corrupt {
+                        path,
+                        offset: scan.valid_len,
+                        damage,
+                    });
+                }
+                warn!(
+                    file = %path.display(),
+                    offset = scan.valid_len,
+                    dropped_bytes = bytes.len() as u64 - scan.valid_len,
+                    ?damage,
+                    "truncating the log after its last valid record"
+                );
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(io_err(&path))?;
+                f.set_len(scan.valid_len).map_err(io_err(&path))?;
+                f.sync_all().map_err(io_err(&path))?;
+            }
+            segments.push(Segment { first_index, path });
+        }
+        memory.last_purged = read_purged(&dir.join(PURGED_FILE))?;
+        if let Some(purged) = memory.last_purged {
+            memory.entries = memory.entries.split_off(&(purged.index + 1));
+            offsets = offsets.split_off(&(purged.index + 1));
+        }
+        memory.vote = read_vote(vote_path)?;
+        if let Some((index, _)) = memory.entries.iter().next_back() {
+            info!(
+                entries = memory.entries.len(),
+                last_index = index,
+                "log recovered"
+            );
+        }
+
+        let next_index = memory.entries.keys().next_back().map_or(0, |i| i + 1);
+        if segments.is_empty() {
+            let path = dir.join(segment_name(next_index));
+            File::create(&path).map_err(io_err(&path))?;
+            record::sync_dir(dir).map_err(io_err(dir))?;
+            segments.push(Segment {
+                first_index: next_index,
+                path,
+            });
+        }
+        let current_path = &segments.last().expect("one segment").path;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(current_path)
+            .map_err(io_err(current_path))?;
+        let current_len = file.metadata().map_err(io_err(current_path))?.len();
+        let files = Files {
+            dir: dir.to_owned(),
+            segments,
+            current: BufWriter::with_capacity(1 << 20, file),
+            current_len,
+            offsets,
+        };
+        let (tx, rx) = mpsc::channel();
+        let unwritable = Arc::new(AtomicBool::new(false));
+        let flag = unwritable.clone();
+        std::thread::Builder::new()
+            .name("corral-log-writer".into())
+            .spawn(move || write_loop(files, rx, flag))
+            .map_err(io_err(dir))?;
+        Ok(DiskLog {
+            memory: Arc::new(Mutex::new(memory)),
+            commands: tx,
+            vote_path: vote_path.to_owned(),
+            unwritable,
+        })
+    }
+
+    /// Index of the last entry (or of the last purged one).
+    pub fn last_index(&self) -> Option<u64> {
+        let m = self.memory.lock();
+        m.entries
+            .keys()
+            .next_back()
+            .copied()
+            .or(m.last_purged.map(|l| l.index))
+    }
+
+    fn send(&self, cmd: Command) -> io::Result<()> {
+        self.commands
+            .send(cmd)
+            .map_err(|_| io::Error::other("log writer stopped"))
+    }
+}
+
+/// Reads a one-record file written by [`write_atomically`]; `None` if absent.
+fn read_small<M: Message + Default>(path: &Path) -> Result<Option<M>, LogError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let (payload, _) = record::parse_record(&bytes).map_err(|damage| LogError::Corrupt {
+        path: path.to_owned(),
+        offset: 0,
+        damage,
+    })?;
+    M::decode(payload)
+        .map(Some)
+        .map_err(|e| LogError::Undecodable {
+            path: path.to_owned(),
+            offset: 0,
+            reason: e.to_string(),
+        })
+}
+
+fn read_purged(path: &Path) -> Result<Option<LogId<NodeId>>, LogError> {
+    Ok(read_small::<pb::LogId>(path)?.map(|r| log_id_from_pb(&r)))
+}
+
+fn read_vote(path: &Path) -> Result<Option<Vote<NodeId>>, LogError> {
+    let Some(v) = read_small::<pb::Vote>(path)? else {
+        return Ok(None);
+    };
+    let mut vote = Vote::new(v.term, v.node_id);
+    if v.committed {
+        vote.commit();
+    }
+    Ok(Some(vote))
+}
+
+/// Writes `payload` as `path` atomically: temp file, fsync, rename, fsync dir.
+pub fn write_atomically(path: &Path, payload: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp)?;
+    record::write_record(&mut f, payload)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    record::sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+fn write_loop(mut files: Files, rx: mpsc::Receiver<Command>, unwritable: Arc<AtomicBool>) {
+    while let Ok(first) = rx.recv() {
+        let mut callbacks = Vec::new();
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(cmd) = next.take() {
+            match cmd {
+                Command::Append { records, callback } => {
+                    batch.extend(records);
+                    callbacks.push(callback);
+                }
+                Command::Truncate { from, done } => {
+                    let result = write_batch(&mut files, &mut batch, &unwritable)
+                        .and_then(|_| truncate(&mut files, from));
+                    let _ = done.send(result);
+                }
+                Command::Purge { upto } => {
+                    let _ = write_batch(&mut files, &mut batch, &unwritable);
+                    purge(&mut files, upto);
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        let result = write_batch(&mut files, &mut batch, &unwritable);
+        for cb in callbacks {
+            cb.log_io_completed(
+                result
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| io::Error::new(e.kind(), e.to_string())),
+            );
+        }
+    }
+}
+
+/// Writes and fsyncs a batch. While the disk refuses (ENOSPC, EIO), the
+/// partial write is cut off and the batch retried, so openraft never sees
+/// a failed append (that would stop the node); writes wait, reads go on.
+fn write_batch(
+    files: &mut Files,
+    batch: &mut Vec<(u64, Vec<u8>)>,
+    unwritable: &AtomicBool,
+) -> io::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut delay = Duration::from_millis(10);
+    loop {
+        let start_len = files.current_len;
+        match try_write(files, batch) {
+            Ok(()) => {
+                if unwritable.swap(false, Ordering::Relaxed) {
+                    info!("log writes resumed");
+                }
+                batch.clear();
+                return Ok(());
+            }
+            Err(e) => {
+                if !unwritable.swap(true, Ordering::Relaxed) {
+                    error!(error = %e, "log write failed; client writes are refused until it succeeds");
+                }
+                if let Err(e) = rollback_partial(files, start_len) {
+                    error!(error = %e, "cannot cut off a partial log write");
+                }
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Appends a batch to the current segment (rotating first if it is full)
+/// and fsyncs. Offsets are recorded only once the batch is durable.
+fn try_write(files: &mut Files, batch: &[(u64, Vec<u8>)]) -> io::Result<()> {
+    if files.current_len >= SEGMENT_BYTES {
+        rotate(files, batch[0].0)?;
+    }
+    let mut offsets = Vec::with_capacity(batch.len());
+    let mut len = files.current_len;
+    for (index, payload) in batch {
+        record::write_record(&mut files.current, payload)?;
+        offsets.push((*index, len));
+        len += record::encoded_len(payload);
+    }
+    files.current.flush()?;
+    files.current.get_ref().sync_data()?;
+    files.current_len = len;
+    files.offsets.extend(offsets);
+    Ok(())
+}
+
+/// Cuts the current segment back to `len` after a failed write, dropping
+/// whatever the buffer still holds.
+fn rollback_partial(files: &mut Files, len: u64) -> io::Result<()> {
+    let path = files.segments.last().expect("current segment").path.clone();
+    let file = OpenOptions::new().append(true).open(&path)?;
+    file.set_len(len)?;
+    files.current = BufWriter::with_capacity(1 << 20, file);
+    files.current_len = len;
+    Ok(())
+}
+
+fn rotate(files: &mut Files, first_index: u64) -> io::Result<()> {
+    files.current.flush()?;
+    files.current.get_ref().sync_data()?;
+    let path = files.dir.join(segment_name(first_index));
+    let file = OpenOptions::new().create(true).append(true).open(&path)?;
+    record::sync_dir(&files.dir)?;
+    files.segments.push(Segment { first_index, path });
+    files.current = BufWriter::with_capacity(1 << 20, file);
+    files.current_len = 0;
+    Ok(())
+}
+
+fn truncate(files: &mut Files, from: u64) -> io::Result<()> {
+    files.current.flush()?;
+    while files.segments.len() > 1 && files.segments.last().expect("segment").first_index >= from {
+        let seg = files.segments.pop().expect("segment");
+        std::fs::remove_file(&seg.path)?;
+    }
+    let seg = files.segments.last().expect("segment");
+    let cut = files.offsets.get(&from).copied();
+    let len = match cut {
+        Some(offset) if seg.first_index <= from => offset,
+        _ if seg.first_index >= from => 0,
+        _ => files.current_len,
+    };
+    let file = OpenOptions::new().append(true).open(&seg.path)?;
+    file.set_len(len)?;
+    file.sync_all()?;
+    files.current = BufWriter::with_capacity(1 << 20, file);
+    files.current_len = len;
+    files.offsets.split_off(&from);
+    record::sync_dir(&files.dir)
+}
+
+fn purge(files: &mut Files, purged: LogId<NodeId>) {
+    let record = log_id_to_pb(&purged).encode_to_vec();
+    if let Err(e) = write_atomically(&files.dir.join(PURGED_FILE), &record) {
+        warn!(error = %e, "cannot record the purge point; keeping the segments");
+        return;
+    }
+    let upto = purged.index;
+    // A segment can go when the next one starts at or before `upto + 1`.
+    while files.segments.len() > 1 && files.segments[1].first_index <= upto + 1 {
+        let seg = files.segments.remove(0);
+        if let Err(e) = std::fs::remove_file(&seg.path) {
+            warn!(file = %seg.path.display(), error = %e, "cannot remove a purged segment");
+        }
+    }
+    files.offsets = files.offsets.split_off(&(upto + 1));
+}
+
+fn log_write_error(e: io::Error) -> StorageError<NodeId> {
+    StorageError::from_io_error(ErrorSubject::Logs, ErrorVerb::Write, e)
+}
+
+impl RaftLogReader<TypeConfig> for DiskLog {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        let m = self.memory.lock();
+        Ok(m.entries.range(range).map(|(_, e)| e.clone()).collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for DiskLog {
+    type LogReader = DiskLog;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
+        let m = self.memory.lock();
+        let last = m.entries.values().next_back().map(|e| e.log_id);
+        Ok(LogState {
+            last_purged_log_id: m.last_purged,
+            last_log_id: last.or(m.last_purged),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let record = pb::Vote {
+            term: vote.leader_id.term,
+            node_id: vote.leader_id.node_id,
+            committed: vote.is_committed(),
+        };
+        write_atomically(&self.vote_path, &record.encode_to_vec())
+            .map_err(|e| StorageError::from_io_error(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        self.memory.lock().vote = Some(*vote);
+        Ok(())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
+        Ok(self.memory.lock().vote)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut records = Vec::new();
+        {
+            let mut m = self.memory.lock();
+            for entry in entries {
+                records.push((entry.log_id.index, entry_to_pb(&entry).encode_to_vec()));
+                m.entries.insert(entry.log_id.index, entry);
+            }
+        }
+        self.send(Command::Append { records, callback })
+            .map_err(log_write_error)
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        self.memory.lock().entries.split_off(&log_id.index);
+        let (done, wait) = mpsc::channel();
+        self.send(Command::Truncate {
+            from: log_id.index,
+            done,
+        })
+        .map_err(log_write_error)?;
+        let result = tokio::task::spawn_blocking(move || wait.recv())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| Err(io::Error::other("log writer stopped")));
+        result.map_err(log_write_error)
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        {
+            let mut m = self.memory.lock();
+            m.last_purged = Some(log_id);
+            m.entries = m.entries.split_off(&(log_id.index + 1));
+        }
+        self.send(Command::Purge { upto: log_id })
+            .map_err(log_write_error)
+    }
+}
