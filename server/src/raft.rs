@@ -92,10 +92,25 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let tree = self.tree.clone();
         let info = self.info.clone();
         let dir = self.dir.clone();
-        let path = tokio::task::spawn_blocking(move || snapshot::write(&dir, &tree, &info))
-            .await
-            .map_err(|e| snapshot_error(ErrorVerb::Write, std::io::Error::other(e)))?
-            .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        // A failed snapshot (full disk) is retried rather than reported:
+        // openraft treats storage errors as fatal, and the log keeps
+        // everything the snapshot would have covered.
+        let path = tokio::task::spawn_blocking(move || {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match snapshot::write(&dir, &tree, &info) {
+                    Ok(path) => return path,
+                    Err(e) => {
+                        tracing::error!(error = %e, "snapshot failed; retrying");
+                        snapshot::retain(&dir, usize::MAX);
+                        std::thread::sleep(delay);
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|e| snapshot_error(ErrorVerb::Write, std::io::Error::other(e)))?;
         snapshot::retain(&self.dir, self.retain);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         info!(
@@ -265,6 +280,31 @@ impl openraft::RaftNetwork<TypeConfig> for NoPeers {
     }
 }
 
+/// The newest snapshot that reads back whole, and the errors of the newer
+/// ones that did not.
+fn load_newest_snapshot(
+    dir: &std::path::Path,
+) -> (
+    Option<crate::tree::DataTree>,
+    SnapshotInfo,
+    Vec<snapshot::SnapshotError>,
+) {
+    let mut skipped = Vec::new();
+    for (_, path) in snapshot::list(dir).unwrap_or_default() {
+        match snapshot::read(&path) {
+            Ok((tree, info)) => {
+                info!(file = %path.display(), nodes = tree.node_count(), "snapshot loaded");
+                return (Some(tree), info, skipped);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "snapshot unusable; trying an older one");
+                skipped.push(e);
+            }
+        }
+    }
+    (None, SnapshotInfo::default(), skipped)
+}
+
 /// What recovery found, for the start-up log line and the caller.
 pub struct Started {
     pub raft: Raft,
@@ -284,18 +324,37 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
         config.autopurge_snap_retain_count as usize,
     );
 
-    let mut info = SnapshotInfo::default();
-    if let Some((_, path)) = snapshot::list(&layout.snapshot_dir)?.into_iter().next() {
-        let (tree, found) = snapshot::read(&path)?;
-        info!(file = %path.display(), nodes = tree.node_count(), "snapshot loaded");
-        *core.tree.write() = tree;
-        info = found;
-    }
+    let (tree, info, skipped) = load_newest_snapshot(&layout.snapshot_dir);
     let log = DiskLog::open(
         &layout.log_dir,
         &layout.vote_file,
         config.truncate_corrupt_log,
     )?;
+    // The log must hold every entry after the snapshot we start from.
+    let base = info.last_applied.map(|l| l.index);
+    if log.last_purged_index() > base {
+        return Err(match skipped.into_iter().next() {
+            Some(e) => anyhow::anyhow!(e),
+            None => anyhow::anyhow!(
+                "the log is purged past every snapshot in {}; refusing to start",
+                layout.snapshot_dir.display()
+            ),
+        });
+    }
+    for e in &skipped {
+        if let snapshot::SnapshotError::Corrupt { path, .. }
+        | snapshot::SnapshotError::Undecodable { path, .. } = e
+        {
+            let aside = path.with_extension("corrupt");
+            tracing::warn!(file = %aside.display(), "damaged snapshot set aside");
+            let _ = std::fs::rename(path, aside);
+        }
+    }
+    match tree {
+        Some(tree) => *core.tree.write() = tree,
+        None if log.last_index().is_none() => log.clear_vote()?,
+        None => {}
+    }
     let last_index = log.last_index();
 
     let raft_config = openraft::Config {
@@ -304,7 +363,9 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
         election_timeout_min: 100,
         election_timeout_max: 150,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snap_count.max(1)),
-        max_in_snapshot_log_to_keep: 1000,
+        // Keep the log back to the previous snapshot, so a damaged newest
+        // snapshot can be replaced by the one before it plus the log.
+        max_in_snapshot_log_to_keep: config.snap_count.max(1),
         purge_batch_size: 256,
         ..Default::default()
     };

@@ -27,6 +27,10 @@ use tracing::{error, info, warn};
 /// Records the last purged log id (entries up to it may be gone).
 const PURGED_FILE: &str = "purged";
 
+/// Client writes are refused while the log's filesystem has less free space
+/// than this, so the writes already accepted still fit.
+const FREE_SPACE_RESERVE: u64 = 1 << 20;
+
 /// A new segment starts once the current one is this large.
 const SEGMENT_BYTES: u64 = 64 << 20;
 
@@ -227,6 +231,22 @@ impl DiskLog {
         })
     }
 
+    /// Forgets the vote of a node whose log and snapshots are gone (an
+    /// operator cut the log back to nothing): it starts pristine.
+    pub fn clear_vote(&self) -> io::Result<()> {
+        match std::fs::remove_file(&self.vote_path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        self.memory.lock().vote = None;
+        Ok(())
+    }
+
+    /// Index of the last purged entry: entries up to it may be gone.
+    pub fn last_purged_index(&self) -> Option<u64> {
+        self.memory.lock().last_purged.map(|l| l.index)
+    }
+
     /// Index of the last entry (or of the last purged one).
     pub fn last_index(&self) -> Option<u64> {
         let m = self.memory.lock();
@@ -290,8 +310,44 @@ pub fn write_atomically(path: &Path, payload: &[u8]) -> io::Result<()> {
     record::sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
+/// Free bytes on the filesystem holding `dir` (`statvfs`).
+fn free_space(dir: &Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid C string and `stat` a writable statvfs.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+/// Sets or clears `unwritable` from the free space left.
+fn check_space(dir: &Path, unwritable: &AtomicBool) {
+    let Ok(free) = free_space(dir) else {
+        return;
+    };
+    let low = free < FREE_SPACE_RESERVE;
+    if unwritable.swap(low, Ordering::Relaxed) != low {
+        if low {
+            error!(
+                free_bytes = free,
+                "disk almost full; refusing client writes"
+            );
+        } else {
+            info!(free_bytes = free, "disk space is back; accepting writes");
+        }
+    }
+}
+
 fn write_loop(mut files: Files, rx: mpsc::Receiver<Command>, unwritable: Arc<AtomicBool>) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        check_space(&files.dir, &unwritable);
+        let first = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(cmd) => cmd,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut callbacks = Vec::new();
         let mut batch = Vec::new();
         let mut next = Some(first);
@@ -341,9 +397,6 @@ fn write_batch(
         let start_len = files.current_len;
         match try_write(files, batch) {
             Ok(()) => {
-                if unwritable.swap(false, Ordering::Relaxed) {
-                    info!("log writes resumed");
-                }
                 batch.clear();
                 return Ok(());
             }
