@@ -382,10 +382,11 @@ fn create(
     } else {
         0
     };
+    let acl = tree.intern_acl(acl);
     let stat = tree.create_node(
         &full_path,
         req.data.as_deref().map(Bytes::copy_from_slice),
-        Arc::new(acl),
+        acl,
         owner,
         parent_stat.cversion.wrapping_add(1),
         ctx.zxid,
@@ -409,7 +410,8 @@ fn set_acl(tree: &mut DataTree, ctx: &Ctx, req: &SetAclRequest) -> Result<Stat, 
     let node = tree.get(&req.path).ok_or(ErrorCode::NoNode)?;
     auth::check(&node.acl, perms::ADMIN, &ctx.txn.auth)?;
     let aversion = next_version(node.stat.aversion, req.version)?;
-    Ok(tree.set_acl(&req.path, Arc::new(acl), aversion))
+    let acl = tree.intern_acl(acl);
+    Ok(tree.set_acl(&req.path, acl, aversion))
 }
 
 /// Identities of a connection from `ids`, for `whoAmI`: the user name of a

@@ -104,6 +104,10 @@ pub struct DataTree {
     containers: OrdSet<String>,
     ttls: OrdSet<String>,
     pub sessions: HashMap<i64, SessionRecord>,
+    /// Each distinct ACL list once, shared by the nodes that use it (as
+    /// ZooKeeper's ACL cache). Entries are never dropped: distinct ACL
+    /// lists are few in practice.
+    acls: HashMap<Vec<Acl>, Arc<Vec<Acl>>>,
     /// Zxid of the last applied txn.
     pub last_zxid: i64,
 }
@@ -124,9 +128,10 @@ impl DataTree {
             containers: OrdSet::new(),
             ttls: OrdSet::new(),
             sessions: HashMap::new(),
+            acls: HashMap::new(),
             last_zxid: 0,
         };
-        let open = Arc::new(Acl::open_unsafe());
+        let open = tree.intern_acl(Acl::open_unsafe());
         let blank = |acl: &Arc<Vec<Acl>>| Node {
             data: Some(Bytes::new()),
             acl: acl.clone(),
@@ -137,7 +142,7 @@ impl DataTree {
         for (path, acl) in [
             ("/zookeeper", open.clone()),
             ("/zookeeper/quota", open.clone()),
-            ("/zookeeper/config", Arc::new(Acl::read_unsafe())),
+            ("/zookeeper/config", tree.intern_acl(Acl::read_unsafe())),
         ] {
             tree.nodes.insert(path.into(), blank(&acl));
             let parent = path::parent(path).to_owned();
@@ -148,6 +153,16 @@ impl DataTree {
                 .insert(path::name(path).to_owned());
         }
         tree
+    }
+
+    /// The shared copy of an ACL list.
+    pub fn intern_acl(&mut self, acl: Vec<Acl>) -> Arc<Vec<Acl>> {
+        if let Some(shared) = self.acls.get(&acl) {
+            return shared.clone();
+        }
+        let shared = Arc::new(acl.clone());
+        self.acls.insert(acl, shared.clone());
+        shared
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
@@ -399,10 +414,12 @@ impl DataTree {
             containers: OrdSet::new(),
             ttls: OrdSet::new(),
             sessions: sessions.into_iter().collect(),
+            acls: HashMap::new(),
             last_zxid,
         };
         for (p, mut node) in nodes {
             node.children = OrdSet::new();
+            node.acl = tree.intern_acl(node.acl.to_vec());
             let owner = node.stat.ephemeral_owner;
             if let Some(session) = node.ephemeral_session() {
                 tree.ephemerals
