@@ -25,6 +25,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-rust:
+	$(CARGO) build -p corral-server
 	$(CARGO) test --workspace
 
 test-python: build

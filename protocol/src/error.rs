@@ -168,6 +168,12 @@ pub enum DecodeError {
     UnknownOpCode(i32),
     #[error("opcode {0} is not allowed here")]
     UnexpectedOpCode(i32),
+    #[error("a string field is null")]
+    NullString,
+    #[error("op {0} is not allowed inside this multi")]
+    BadMultiOp(i32),
+    #[error("invalid {field} value {value}")]
+    BadEnum { field: &'static str, value: i32 },
     #[error("frame length {len} is out of range (max {max})")]
     FrameTooLarge { len: i64, max: usize },
     #[error("connect request has an invalid length {0}")]

@@ -208,7 +208,8 @@ impl Decode for bool {
     }
 }
 
-/// `ustring`: null decodes as the empty string.
+/// `ustring`. A null string (length -1) is an error: no field of the client
+/// protocol may be null, and ZooKeeper answers MARSHALLINGERROR to one.
 impl Encode for String {
     fn encode(&self, w: &mut Writer) {
         w.write_string(self)
@@ -216,7 +217,7 @@ impl Encode for String {
 }
 impl Decode for String {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(r.read_string()?.unwrap_or_default())
+        r.read_string()?.ok_or(DecodeError::NullString)
     }
 }
 

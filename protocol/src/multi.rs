@@ -78,7 +78,7 @@ pub fn decode_multi_ops(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, DecodeError>
             Some(OpCode::Check) => MultiOp::Check(CheckVersionRequest::decode(r)?),
             Some(OpCode::GetChildren) => MultiOp::GetChildren(GetChildrenRequest::decode(r)?),
             Some(OpCode::GetData) => MultiOp::GetData(GetDataRequest::decode(r)?),
-            _ => return Err(DecodeError::UnexpectedOpCode(h.op_type)),
+            _ => return Err(DecodeError::BadMultiOp(h.op_type)),
         };
         ops.push(op);
     }

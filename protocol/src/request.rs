@@ -39,6 +39,18 @@ pub enum Request {
     CloseSession,
 }
 
+fn watcher_type(v: i32) -> Result<crate::WatcherType, DecodeError> {
+    crate::WatcherType::from_i32(v).ok_or(DecodeError::BadEnum {
+        field: "watcher type",
+        value: v,
+    })
+}
+
+fn checked_watcher_type(req: CheckWatchesRequest) -> Result<CheckWatchesRequest, DecodeError> {
+    watcher_type(req.watcher_type)?;
+    Ok(req)
+}
+
 impl Request {
     /// Decodes the body that follows a `RequestHeader` of type `op`.
     /// Trailing bytes are ignored, as ZooKeeper does.
@@ -63,20 +75,26 @@ impl Request {
             OpCode::Multi => {
                 let ops = decode_multi_ops(r)?;
                 if let Some(op) = ops.iter().find(|op| op.is_read()) {
-                    return Err(DecodeError::UnexpectedOpCode(op.op_code() as i32));
+                    return Err(DecodeError::BadMultiOp(op.op_code() as i32));
                 }
                 Request::Multi(ops)
             }
             OpCode::MultiRead => {
                 let ops = decode_multi_ops(r)?;
                 if let Some(op) = ops.iter().find(|op| !op.is_read()) {
-                    return Err(DecodeError::UnexpectedOpCode(op.op_code() as i32));
+                    return Err(DecodeError::BadMultiOp(op.op_code() as i32));
                 }
                 Request::MultiRead(ops)
             }
             OpCode::Reconfig => Request::Reconfig(ReconfigRequest::decode(r)?),
-            OpCode::CheckWatches => Request::CheckWatches(CheckWatchesRequest::decode(r)?),
-            OpCode::RemoveWatches => Request::RemoveWatches(RemoveWatchesRequest::decode(r)?),
+            OpCode::CheckWatches => {
+                Request::CheckWatches(checked_watcher_type(CheckWatchesRequest::decode(r)?)?)
+            }
+            OpCode::RemoveWatches => {
+                let req = RemoveWatchesRequest::decode(r)?;
+                watcher_type(req.watcher_type)?;
+                Request::RemoveWatches(req)
+            }
             OpCode::Auth => Request::Auth(AuthPacket::decode(r)?),
             OpCode::SetWatches => Request::SetWatches(SetWatches::decode(r)?),
             OpCode::SetWatches2 => Request::SetWatches2(SetWatches2::decode(r)?),
@@ -85,7 +103,14 @@ impl Request {
             OpCode::GetAllChildrenNumber => {
                 Request::GetAllChildrenNumber(GetAllChildrenNumberRequest::decode(r)?)
             }
-            OpCode::AddWatch => Request::AddWatch(AddWatchRequest::decode(r)?),
+            OpCode::AddWatch => {
+                let req = AddWatchRequest::decode(r)?;
+                crate::AddWatchMode::from_i32(req.mode).ok_or(DecodeError::BadEnum {
+                    field: "addWatch mode",
+                    value: req.mode,
+                })?;
+                Request::AddWatch(req)
+            }
             OpCode::WhoAmI => Request::WhoAmI,
             OpCode::CloseSession => Request::CloseSession,
             OpCode::Notification

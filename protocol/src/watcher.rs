@@ -47,6 +47,27 @@ pub enum KeeperState {
     Closed = 7,
 }
 
+impl KeeperState {
+    /// The state with wire value `v`; `Unknown` for values ZooKeeper does
+    /// not define.
+    pub fn from_i32(v: i32) -> KeeperState {
+        use KeeperState::*;
+        [
+            Disconnected,
+            NoSyncConnected,
+            SyncConnected,
+            AuthFailed,
+            ConnectedReadOnly,
+            SaslAuthenticated,
+            Expired,
+            Closed,
+        ]
+        .into_iter()
+        .find(|s| *s as i32 == v)
+        .unwrap_or(Unknown)
+    }
+}
+
 /// `Watcher.WatcherType` as used by checkWatches/removeWatches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i32)]

@@ -346,15 +346,21 @@ fn bad_opcodes_are_errors() {
     // A read inside multi, a write inside multiRead.
     let mut w = Writer::new();
     encode_multi_ops(&samples::multi_read_ops(), &mut w);
-    assert!(Request::decode(OpCode::Multi, &w.buf).is_err());
+    assert!(matches!(
+        Request::decode(OpCode::Multi, &w.buf),
+        Err(DecodeError::BadMultiOp(_))
+    ));
     let mut w = Writer::new();
     encode_multi_ops(&samples::multi_write_ops(), &mut w);
-    assert!(Request::decode(OpCode::MultiRead, &w.buf).is_err());
+    assert!(matches!(
+        Request::decode(OpCode::MultiRead, &w.buf),
+        Err(DecodeError::BadMultiOp(_))
+    ));
     // An op that cannot be inside a multi at all.
     let bad = cat(&[&be32(OpCode::Sync as i32), &[0], &be32(-1), &be32(0)]);
     assert_eq!(
         decode_multi_ops(&mut Reader::new(&bad)),
-        Err(DecodeError::UnexpectedOpCode(9))
+        Err(DecodeError::BadMultiOp(9))
     );
 }
 
@@ -488,9 +494,10 @@ fn null_buffers_strings_and_vectors() {
     assert_eq!(Some(Vec::<u8>::new()).to_bytes(), be32(0));
     assert_eq!(Option::<Vec<u8>>::from_bytes(&null), Ok(None));
     assert_eq!(Option::<Vec<u8>>::from_bytes(&be32(0)), Ok(Some(vec![])));
-    // Plain buffer, string, vector: null reads as empty.
+    // Plain buffer and vector: null reads as empty. A null string is an
+    // error (ZooKeeper answers MARSHALLINGERROR to a null path).
     assert_eq!(Vec::<u8>::from_bytes(&null), Ok(vec![]));
-    assert_eq!(String::from_bytes(&null), Ok(String::new()));
+    assert_eq!(String::from_bytes(&null), Err(DecodeError::NullString));
     assert_eq!(Vec::<String>::from_bytes(&null), Ok(vec![]));
     assert_eq!(Vec::<Acl>::from_bytes(&null), Ok(vec![]));
     let mut r = Reader::new(&null);
@@ -515,16 +522,22 @@ fn null_buffers_strings_and_vectors() {
             Err(DecodeError::NegativeLength(bad))
         );
     }
-    // Records with null fields (as some clients send them).
-    let create = cat(&[&null, &null, &null, &be32(0)]);
+    // Records with null data and a null ACL vector decode; a null path
+    // does not.
+    let create = cat(&[&be32(2), b"/a", &null, &null, &be32(0)]);
     assert_eq!(
         CreateRequest::from_bytes(&create),
         Ok(CreateRequest {
-            path: String::new(),
+            path: "/a".into(),
             data: None,
             acl: vec![],
             flags: 0,
         })
+    );
+    let null_path = cat(&[&null, &null, &null, &be32(0)]);
+    assert_eq!(
+        CreateRequest::from_bytes(&null_path),
+        Err(DecodeError::NullString)
     );
     let reply = cat(&[&null, &samples::stat(0).to_bytes()]);
     assert_eq!(

@@ -11,8 +11,8 @@ use crate::txn::TxnOp;
 use crate::watches::{ConnId, Outbound, Outbox};
 use bytes::{Buf, BytesMut};
 use corral_protocol::{
-    check_frame, xid, ConnectRequest, ConnectResponse, Decode, ErrorCode, Id, MultiOp, OpCode,
-    Reader, Request, RequestHeader, Writer,
+    check_frame, ConnectRequest, ConnectResponse, Decode, ErrorCode, Id, MultiOp, OpCode, Reader,
+    Request, RequestHeader, Writer,
 };
 use rand::RngCore;
 use std::net::SocketAddr;
@@ -303,7 +303,15 @@ async fn read_requests(
             Ok(req) => req,
             Err(e) => {
                 warn!(op = op.name(), error = %e, "undecodable request");
+                // As ZooKeeper: deleteContainer is the server's own op,
+                // other misplaced opcodes are not implemented for clients,
+                // and anything that does not decode is a marshalling error.
                 let err = match e {
+                    corral_protocol::DecodeError::UnexpectedOpCode(op)
+                        if op == OpCode::DeleteContainer as i32 =>
+                    {
+                        ErrorCode::BadArguments
+                    }
                     corral_protocol::DecodeError::UnexpectedOpCode(_) => ErrorCode::Unimplemented,
                     _ => ErrorCode::MarshallingError,
                 };
@@ -336,11 +344,11 @@ async fn read_requests(
                             }
                         }
                         *ids = Arc::new(all);
-                        send(work, Work::Reply(reply_frame(xid::AUTH, 0, 0, &[]))).await?;
+                        send(work, Work::Reply(reply_frame(xid, 0, 0, &[]))).await?;
                     }
                     Err(e) => {
                         warn!(scheme = %packet.scheme, "authentication failed");
-                        send(work, Work::Reply(reply_frame(xid::AUTH, 0, e.code(), &[]))).await?;
+                        send(work, Work::Reply(reply_frame(xid, 0, e.code(), &[]))).await?;
                         send(work, Work::Close).await?;
                         return Ok(());
                     }

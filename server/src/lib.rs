@@ -8,6 +8,7 @@ pub mod config;
 pub mod connection;
 pub mod core;
 pub mod four_letter;
+pub mod import;
 pub mod path;
 pub mod raft;
 pub mod reads;

@@ -1,6 +1,9 @@
-//! `corral-server`: run a standalone ZooKeeper-compatible server.
+//! `corral-server`: run a standalone ZooKeeper-compatible server, or
+//! (`corral-server import`) move an Apache ZooKeeper data directory into
+//! Corral's.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use corral_server::import::ImportArgs;
 use corral_server::{ServerArgs, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -8,15 +11,24 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "corral-server",
     version,
-    about = "A ZooKeeper-compatible server"
+    about = "A ZooKeeper-compatible server",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     server: ServerArgs,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import an Apache ZooKeeper data directory (its snapshot.* and log.*
+    /// files) into Corral's data directory; stop ZooKeeper first
+    Import(ImportArgs),
+}
+
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -26,7 +38,19 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let config = ServerConfig::load(&cli.server)?;
+    match cli.command {
+        Some(Command::Import(args)) => {
+            let summary = corral_server::import::run(&args.options()?)?;
+            println!("{summary}");
+            Ok(())
+        }
+        None => serve(cli.server),
+    }
+}
+
+#[tokio::main]
+async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let config = ServerConfig::load(&args)?;
     let addr = std::net::SocketAddr::new(config.client_address, config.client_port);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let server = corral_server::Server::start(config).await?;

@@ -39,6 +39,12 @@ pub fn execute(core: &Core, caller: &Caller, xid: i32, request: &Request) {
         Ok(body) => (0, body),
         Err(e) => (e.code(), Vec::new()),
     };
+    // ZooKeeper answers every ping on the ping xid, whatever the request's.
+    let xid = if matches!(request, Request::Ping) {
+        xid::PING
+    } else {
+        xid
+    };
     let frame = reply_frame(xid, tree.last_zxid, err, &body);
     let _ = caller.outbox.send(Outbound::Frame(frame));
 }
@@ -185,6 +191,8 @@ fn answer(
             w.into_inner()
         }
         Request::Reconfig(_) => return Err(ErrorCode::ReconfigDisabled),
+        // No SASL is configured: ZooKeeper answers OK with a null token.
+        Request::Sasl(_) => (-1i32).to_be_bytes().to_vec(),
         _ => return Err(ErrorCode::Unimplemented),
     })
 }

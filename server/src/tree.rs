@@ -144,7 +144,12 @@ impl DataTree {
             ("/zookeeper/quota", open.clone()),
             ("/zookeeper/config", tree.intern_acl(Acl::read_unsafe())),
         ] {
-            tree.nodes.insert(path.into(), blank(&acl));
+            let mut node = blank(&acl);
+            if path == "/zookeeper/config" {
+                // As ZooKeeper creates it (`DataTree.addConfigNode`).
+                node.stat.aversion = -1;
+            }
+            tree.nodes.insert(path.into(), node);
             let parent = path::parent(path).to_owned();
             tree.nodes
                 .get_mut(&parent)

@@ -1,0 +1,233 @@
+"""Fixtures: servers of each kind, kazoo clients, unique test roots.
+
+Kinds come from CORRAL_TEST_KINDS (comma separated, default
+"corral,zookeeper").  A missing corral-server binary makes the corral
+tests fail (setup error), never skip.
+"""
+
+import os
+import re
+import sys
+import threading
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import servers  # noqa: E402
+from servers import Server, RawClient  # noqa: E402
+
+# Default kazoo session timeout (seconds). The servers run with tickTime=200,
+# so the negotiated timeout is clamped to [0.4 s, 4 s].
+SESSION_TIMEOUT = 4.0
+
+
+def fast_retry():
+    """Reconnect quickly (kazoo's default backs off up to a minute)."""
+    return KazooRetry(max_tries=-1, delay=0.05, backoff=2, max_delay=0.5)
+
+
+def kazoo_client(hosts, timeout=SESSION_TIMEOUT, **kw):
+    kw.setdefault("connection_retry", fast_retry())
+    return KazooClient(hosts=hosts, timeout=timeout, **kw)
+
+
+def selected_kinds():
+    raw = os.environ.get("CORRAL_TEST_KINDS", "corral,zookeeper")
+    kinds = [k.strip() for k in raw.split(",") if k.strip()]
+    for k in kinds:
+        if k not in servers.KINDS:
+            raise pytest.UsageError("CORRAL_TEST_KINDS: unknown kind %r" % k)
+    return kinds
+
+
+KINDS = selected_kinds()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "kinds(*names): run this test only against these server kinds"
+    )
+
+
+# A hung kazoo call must not hang `make test`: every test of this suite
+# gets a timeout (pytest-timeout) unless it sets its own or --timeout is given.
+SUITE_TIMEOUT = 120
+
+
+def pytest_collection_modifyitems(config, items):
+    explicit = getattr(config.option, "timeout", None)
+    for item in items:
+        name = os.path.basename(str(item.fspath))
+        if (not explicit and item.get_closest_marker("timeout") is None
+                and (name.startswith("test_kazoo_") or name.startswith("test_differential"))):
+            item.add_marker(pytest.mark.timeout(SUITE_TIMEOUT))
+        marker = item.get_closest_marker("kinds")
+        if marker is None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("server") if callspec else None
+        if kind is not None and kind not in marker.args:
+            item.add_marker(pytest.mark.skip(reason="not for %s" % kind))
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, message))
+        time.sleep(interval)
+
+
+class Collector(object):
+    """Thread-safe list of things delivered by callbacks."""
+
+    def __init__(self):
+        self.items = []
+        self.cond = threading.Condition()
+
+    def __call__(self, *args):
+        item = args[0] if len(args) == 1 else args
+        with self.cond:
+            self.items.append(item)
+            self.cond.notify_all()
+
+    def wait(self, count=1, timeout=10.0):
+        deadline = time.time() + timeout
+        with self.cond:
+            while len(self.items) < count:
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    raise AssertionError(
+                        "timed out waiting for %d items, got %r" % (count, self.items))
+                self.cond.wait(remaining)
+            return list(self.items)
+
+    def settle(self, duration=0.3):
+        """Give stray deliveries a chance to arrive, then return all."""
+        time.sleep(duration)
+        with self.cond:
+            return list(self.items)
+
+    def __len__(self):
+        with self.cond:
+            return len(self.items)
+
+    def __bool__(self):
+        # kazoo tests watchers/listeners for truth: never be falsy when empty
+        return True
+
+    __hash__ = object.__hash__
+
+
+def _unique_root(request):
+    name = request.node.name
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    return "/%s-%d" % (name[:80], int(time.time() * 1000) % 1000000)
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=KINDS, ids=KINDS)
+def server(request):
+    srv = Server(request.param)
+    try:
+        srv.start()
+    except Exception:
+        srv.cleanup()
+        raise
+    yield srv
+    srv.cleanup()
+
+
+@pytest.fixture
+def kind(server):
+    return server.kind
+
+
+@pytest.fixture
+def server_factory():
+    """Make extra servers (own config, restarts); all cleaned up after."""
+    made = []
+
+    def make(kind, start=True, **kw):
+        srv = Server(kind, **kw)
+        made.append(srv)
+        if start:
+            srv.start()
+        return srv
+
+    yield make
+    for srv in made:
+        srv.cleanup()
+
+
+@pytest.fixture
+def zk_factory(server):
+    """Make more started KazooClients (against `server` unless hosts= given)."""
+    clients = []
+
+    def make(hosts=None, start=True, timeout=SESSION_TIMEOUT, **kw):
+        c = kazoo_client(hosts or server.hosts, timeout=timeout, **kw)
+        clients.append(c)
+        if start:
+            c.start(timeout=15)
+        return c
+
+    yield make
+    for c in clients:
+        try:
+            c.stop()
+        except Exception:
+            pass
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def zk(zk_factory):
+    return zk_factory()
+
+
+@pytest.fixture
+def raw_factory(server):
+    made = []
+
+    def make(**kw):
+        c = RawClient.to(server, **kw)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def raw(raw_factory):
+    return raw_factory()
+
+
+@pytest.fixture
+def root(request, zk):
+    """A unique, existing root path for this test."""
+    path = _unique_root(request)
+    zk.ensure_path(path)
+    return path
