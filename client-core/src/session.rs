@@ -30,6 +30,11 @@ use crate::watches::{Registry, WatchReg};
 /// ZooKeeper's own replies are bounded by its `jute.maxbuffer`).
 const MAX_FRAME: usize = 64 << 20;
 
+/// At most this many queued commands (or this many bytes of them) are
+/// encoded before the task goes back to reading and writing the socket.
+const MAX_BATCH: usize = 1024;
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
 /// What the task needs to know to connect.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -565,19 +570,17 @@ impl SessionTask {
                     }
                 }
                 cmd = self.cmds.recv(), if self.close_deadline.is_none() => {
-                    match cmd {
-                        Some(Command::Request { req, watch, reply }) => {
-                            self.send_request(req, watch, Some(reply), &mut wbuf)
+                    self.on_command(cmd, &mut wbuf);
+                    // Take the commands already queued too, so that a burst
+                    // of pipelined requests goes out in one write rather
+                    // than one write (and one server read) per request.
+                    let mut taken = 1;
+                    while taken < MAX_BATCH && wbuf.len() < MAX_BATCH_BYTES && self.close_deadline.is_none() {
+                        match self.cmds.try_recv() {
+                            Ok(cmd) => self.on_command(Some(cmd), &mut wbuf),
+                            Err(_) => break,
                         }
-                        Some(Command::Auth { scheme, auth, reply }) => {
-                            self.auths.push((scheme.clone(), auth.clone()));
-                            self.send_auth(&scheme, &auth, Some(reply), &mut wbuf);
-                        }
-                        Some(Command::Close { done }) => {
-                            self.close_waiters.push(done);
-                            self.start_close(&mut wbuf);
-                        }
-                        None => self.start_close(&mut wbuf),
+                        taken += 1;
                     }
                 }
                 _ = sleep_until(last_send + ping_every), if wbuf.is_empty() && self.close_deadline.is_none() => {
@@ -594,6 +597,28 @@ impl SessionTask {
                     return End::Closed;
                 }
             }
+        }
+    }
+
+    /// A command while connected: encode it into `wbuf`.
+    fn on_command(&mut self, cmd: Option<Command>, wbuf: &mut Vec<u8>) {
+        match cmd {
+            Some(Command::Request { req, watch, reply }) => {
+                self.send_request(req, watch, Some(reply), wbuf)
+            }
+            Some(Command::Auth {
+                scheme,
+                auth,
+                reply,
+            }) => {
+                self.auths.push((scheme.clone(), auth.clone()));
+                self.send_auth(&scheme, &auth, Some(reply), wbuf);
+            }
+            Some(Command::Close { done }) => {
+                self.close_waiters.push(done);
+                self.start_close(wbuf);
+            }
+            None => self.start_close(wbuf),
         }
     }
 

@@ -208,8 +208,9 @@ impl Decode for bool {
     }
 }
 
-/// `ustring`. A null string (length -1) is an error: no field of the client
-/// protocol may be null, and ZooKeeper answers MARSHALLINGERROR to one.
+/// `ustring`: null decodes as the empty string (kazoo sends the `auth` id of
+/// `CREATOR_ALL_ACL` as null). Null paths are rejected where requests are
+/// decoded, as ZooKeeper does.
 impl Encode for String {
     fn encode(&self, w: &mut Writer) {
         w.write_string(self)
@@ -217,7 +218,7 @@ impl Encode for String {
 }
 impl Decode for String {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.read_string()?.ok_or(DecodeError::NullString)
+        Ok(r.read_string()?.unwrap_or_default())
     }
 }
 

@@ -68,6 +68,7 @@ pub fn decode_multi_ops(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, DecodeError>
         if h.done {
             return Ok(ops);
         }
+        crate::request::reject_null_path(r.rest())?;
         let op = match OpCode::from_i32(h.op_type) {
             Some(op @ (OpCode::Create | OpCode::Create2 | OpCode::CreateContainer)) => {
                 MultiOp::Create(op, CreateRequest::decode(r)?)

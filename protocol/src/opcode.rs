@@ -100,6 +100,32 @@ impl OpCode {
         )
     }
 
+    /// Whether the request body starts with a path.
+    pub fn has_path(self) -> bool {
+        matches!(
+            self,
+            OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateContainer
+                | OpCode::CreateTtl
+                | OpCode::Delete
+                | OpCode::Exists
+                | OpCode::GetData
+                | OpCode::SetData
+                | OpCode::GetAcl
+                | OpCode::SetAcl
+                | OpCode::GetChildren
+                | OpCode::GetChildren2
+                | OpCode::Sync
+                | OpCode::Check
+                | OpCode::CheckWatches
+                | OpCode::RemoveWatches
+                | OpCode::GetEphemerals
+                | OpCode::GetAllChildrenNumber
+                | OpCode::AddWatch
+        )
+    }
+
     /// Short name as ZooKeeper's `Request.op2String` prints it.
     pub fn name(self) -> &'static str {
         match self {

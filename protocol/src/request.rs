@@ -39,6 +39,15 @@ pub enum Request {
     CloseSession,
 }
 
+/// A request whose path (its first field) is null: ZooKeeper fails it with
+/// MARSHALLINGERROR, where an empty path is BADARGUMENTS or NONODE.
+pub(crate) fn reject_null_path(body: &[u8]) -> Result<(), DecodeError> {
+    match body.get(..4) {
+        Some(len) if len == (-1i32).to_be_bytes() => Err(DecodeError::NullString),
+        _ => Ok(()),
+    }
+}
+
 fn watcher_type(v: i32) -> Result<crate::WatcherType, DecodeError> {
     crate::WatcherType::from_i32(v).ok_or(DecodeError::BadEnum {
         field: "watcher type",
@@ -55,6 +64,9 @@ impl Request {
     /// Decodes the body that follows a `RequestHeader` of type `op`.
     /// Trailing bytes are ignored, as ZooKeeper does.
     pub fn decode(op: OpCode, body: &[u8]) -> Result<Request, DecodeError> {
+        if op.has_path() {
+            reject_null_path(body)?;
+        }
         let r = &mut Reader::new(body);
         Ok(match op {
             OpCode::Create => Request::Create(CreateRequest::decode(r)?),

@@ -494,10 +494,10 @@ fn null_buffers_strings_and_vectors() {
     assert_eq!(Some(Vec::<u8>::new()).to_bytes(), be32(0));
     assert_eq!(Option::<Vec<u8>>::from_bytes(&null), Ok(None));
     assert_eq!(Option::<Vec<u8>>::from_bytes(&be32(0)), Ok(Some(vec![])));
-    // Plain buffer and vector: null reads as empty. A null string is an
-    // error (ZooKeeper answers MARSHALLINGERROR to a null path).
+    // Plain buffer, string, vector: null reads as empty (kazoo sends the
+    // `auth` id of CREATOR_ALL_ACL as a null string).
     assert_eq!(Vec::<u8>::from_bytes(&null), Ok(vec![]));
-    assert_eq!(String::from_bytes(&null), Err(DecodeError::NullString));
+    assert_eq!(String::from_bytes(&null), Ok(String::new()));
     assert_eq!(Vec::<String>::from_bytes(&null), Ok(vec![]));
     assert_eq!(Vec::<Acl>::from_bytes(&null), Ok(vec![]));
     let mut r = Reader::new(&null);
@@ -534,10 +534,16 @@ fn null_buffers_strings_and_vectors() {
             flags: 0,
         })
     );
+    // A request with a null path is an error (ZooKeeper: MARSHALLINGERROR).
     let null_path = cat(&[&null, &null, &null, &be32(0)]);
     assert_eq!(
-        CreateRequest::from_bytes(&null_path),
+        Request::decode(OpCode::Create, &null_path),
         Err(DecodeError::NullString)
+    );
+    let auth_acl = cat(&[&be32(1), &be32(31), &be32(4), b"auth", &null]);
+    assert_eq!(
+        Vec::<Acl>::from_bytes(&auth_acl),
+        Ok(vec![Acl::new(31, Id::new("auth", ""))])
     );
     let reply = cat(&[&null, &samples::stat(0).to_bytes()]);
     assert_eq!(

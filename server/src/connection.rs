@@ -383,7 +383,7 @@ async fn read_requests(
             }
         };
         let closing = matches!(write_op, TxnOp::CloseSession { .. });
-        let rx = match server.propose(session.id, ids.to_vec(), write_op).await {
+        let rx = match server.propose(session.id, ids.to_vec(), write_op) {
             Ok(rx) => rx,
             Err(e) => {
                 let reply = reply_frame(xid, core.last_zxid(), e.code(), &[]);

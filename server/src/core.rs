@@ -177,32 +177,38 @@ impl Core {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Applies a committed txn: the tree changes, watchers are notified (in
-    /// the same critical section, so a read that set a watch never misses the
-    /// change), and a closed session's connection is let go.
-    pub fn apply(&self, zxid: i64, txn: &Txn) -> TxnOutcome {
+    /// Applies the txns of a committed log entry. Each takes the next zxid
+    /// (a count of applied txns, the same on every server). The tree changes
+    /// and watchers are notified in one critical section, so a read that set
+    /// a watch never misses a change; closed sessions' connections are let go.
+    pub fn apply(&self, txns: &[Txn]) -> Vec<TxnOutcome> {
+        let mut outcomes = Vec::with_capacity(txns.len());
         let mut changes: Vec<Change> = Vec::new();
         let mut tree = self.tree.write();
-        let outcome = apply::apply(&mut tree, zxid, txn, self.apply_config, &mut changes);
-        if !changes.is_empty() {
-            let mut watches = self.watches.lock();
-            for change in &changes {
-                watches.trigger(change);
+        for txn in txns {
+            let zxid = tree.last_zxid + 1;
+            changes.clear();
+            outcomes.push(apply::apply(
+                &mut tree,
+                zxid,
+                txn,
+                self.apply_config,
+                &mut changes,
+            ));
+            if !changes.is_empty() {
+                let mut watches = self.watches.lock();
+                for change in &changes {
+                    watches.trigger(change);
+                }
             }
         }
         drop(tree);
-        if let TxnOp::CloseSession { expired } = txn.op {
-            self.sessions.lock().closed(txn.session_id, expired);
+        for txn in txns {
+            if let TxnOp::CloseSession { expired } = txn.op {
+                self.sessions.lock().closed(txn.session_id, expired);
+            }
         }
-        outcome
-    }
-
-    /// Advances the applied zxid for log entries that carry no txn.
-    pub fn note_applied(&self, zxid: i64) {
-        let mut tree = self.tree.write();
-        if zxid > tree.last_zxid {
-            tree.last_zxid = zxid;
-        }
+        outcomes
     }
 
     pub fn last_zxid(&self) -> i64 {

@@ -10,6 +10,7 @@ pub mod core;
 pub mod four_letter;
 pub mod import;
 pub mod path;
+pub mod proposer;
 pub mod raft;
 pub mod reads;
 pub mod server;

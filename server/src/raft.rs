@@ -7,7 +7,7 @@ use crate::core::Core;
 use crate::storage::log::DiskLog;
 use crate::storage::snapshot::{self, SnapshotInfo};
 use crate::storage::Layout;
-use crate::txn::{Txn, TxnOutcome};
+use crate::txn::{TxnBatch, TxnOutcome};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, RaftSnapshotBuilder,
@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 openraft::declare_raft_types!(
-    /// Corral's Raft types: log entries carry [`Txn`]s, applying yields
-    /// [`TxnOutcome`]s, snapshots are files.
+    /// Corral's Raft types: log entries carry batches of txns, applying one
+    /// yields an outcome per txn, snapshots are files.
     pub TypeConfig:
-        D = Txn,
-        R = TxnOutcome,
+        D = TxnBatch,
+        R = Vec<TxnOutcome>,
         SnapshotData = tokio::fs::File,
 );
 
@@ -35,8 +35,7 @@ fn snapshot_error(verb: ErrorVerb, e: impl Into<std::io::Error>) -> StorageError
     StorageError::from_io_error(ErrorSubject::Snapshot(None), verb, e.into())
 }
 
-/// Applies committed entries to the shared tree; the zxid of a txn is the
-/// log index of its entry.
+/// Applies committed entries to the shared tree.
 pub struct StateMachine {
     core: Arc<Core>,
     info: SnapshotInfo,
@@ -144,25 +143,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok((self.info.last_applied, self.info.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<TxnOutcome>, StorageError<NodeId>>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<TxnOutcome>>, StorageError<NodeId>>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
         let mut out = Vec::new();
         for entry in entries {
-            let zxid = entry.log_id.index as i64;
             self.info.last_applied = Some(entry.log_id);
             match entry.payload {
-                EntryPayload::Normal(txn) => out.push(self.core.apply(zxid, &txn)),
-                EntryPayload::Blank => {
-                    self.core.note_applied(zxid);
-                    out.push(TxnOutcome::default());
-                }
+                EntryPayload::Normal(batch) => out.push(self.core.apply(&batch.0)),
+                EntryPayload::Blank => out.push(Vec::new()),
                 EntryPayload::Membership(m) => {
                     self.info.membership = StoredMembership::new(Some(entry.log_id), m);
-                    self.core.note_applied(zxid);
-                    out.push(TxnOutcome::default());
+                    out.push(Vec::new());
                 }
             }
         }

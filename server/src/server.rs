@@ -5,6 +5,7 @@
 use crate::config::ServerConfig;
 use crate::connection;
 use crate::core::Core;
+use crate::proposer::Proposer;
 use crate::raft::{self, Raft};
 use crate::txn::{Txn, TxnOp, TxnOutcome};
 use corral_protocol::{ErrorCode, Id};
@@ -15,24 +16,18 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 pub struct Server {
     pub core: Arc<Core>,
     pub raft: Raft,
+    proposer: Proposer,
     log: crate::storage::log::DiskLog,
     next_session: AtomicI64,
     per_ip: parking_lot::Mutex<HashMap<IpAddr, u32>>,
 }
 
-/// A pending write: resolves when its txn is applied.
-pub type WriteReceiver = oneshot::Receiver<
-    Result<
-        openraft::raft::ClientWriteResponse<raft::TypeConfig>,
-        openraft::error::ClientWriteError<raft::NodeId, openraft::BasicNode>,
-    >,
->;
+pub use crate::proposer::WriteReceiver;
 
 pub fn now_millis() -> i64 {
     SystemTime::now()
@@ -50,6 +45,7 @@ impl Server {
         let base = ((now_millis() << 24) as u64 >> 8) as i64 | (server_id << 56);
         Ok(Arc::new(Server {
             core,
+            proposer: Proposer::start(raft.clone()),
             raft,
             log,
             next_session: AtomicI64::new(base),
@@ -62,7 +58,7 @@ impl Server {
     }
 
     /// Appends a txn to the log. Calls made in order are applied in order.
-    pub async fn propose(
+    pub fn propose(
         &self,
         session_id: i64,
         auth: Vec<Id>,
@@ -78,15 +74,12 @@ impl Server {
             auth,
             op,
         };
-        self.raft
-            .client_write_ff(txn)
-            .await
-            .map_err(|_| ErrorCode::ConnectionLoss)
+        self.proposer.propose(txn)
     }
 
     /// Proposes and waits for the outcome.
     pub async fn write(&self, session_id: i64, op: TxnOp) -> Result<TxnOutcome, ErrorCode> {
-        let rx = self.propose(session_id, Vec::new(), op).await?;
+        let rx = self.propose(session_id, Vec::new(), op)?;
         outcome(rx).await
     }
 
@@ -162,10 +155,7 @@ impl Server {
 
 /// Waits for a proposed txn's outcome.
 pub async fn outcome(rx: WriteReceiver) -> Result<TxnOutcome, ErrorCode> {
-    match rx.await {
-        Ok(Ok(resp)) => Ok(resp.data),
-        _ => Err(ErrorCode::ConnectionLoss),
-    }
+    rx.await.map_err(|_| ErrorCode::ConnectionLoss)
 }
 
 /// Closes sessions not heard from within their timeout (the leader's duty).

@@ -17,6 +17,11 @@ pub struct Txn {
     pub op: TxnOp,
 }
 
+/// The txns of one log entry (see [`crate::proposer`]); each gets its own
+/// zxid when applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TxnBatch(pub Vec<Txn>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxnOp {
     /// create/create2/createContainer/createTTL, delete, setData or check.

@@ -3,12 +3,11 @@
 //! the imported server must show every node exactly as ZooKeeper did
 //! (`expected.json`), and ZooKeeper's open sessions must resume.
 
-use base64::Engine;
 use corral_protocol::{
     Acl, ConnectRequest, ConnectResponse, CreateRequest, Decode, Encode, GetAclRequest,
     GetAclResponse, GetChildrenRequest, GetChildrenResponse, GetDataRequest, GetDataResponse,
-    GetEphemeralsRequest, GetEphemeralsResponse, Id, OpCode, Reader, ReplyHeader, RequestHeader,
-    Stat, Writer,
+    GetEphemeralsRequest, GetEphemeralsResponse, OpCode, Reader, ReplyHeader, RequestHeader,
+    Writer,
 };
 use corral_server::import::{self, txnlog, ImportError, ImportOptions, Summary};
 use corral_server::storage::snapshot;
@@ -33,191 +32,11 @@ fn run_import(from: &Path, data: &Path, force: bool) -> Result<Summary, ImportEr
     })
 }
 
-// ---- expected.json ------------------------------------------------------
+#[path = "fixtures/zk-data/expected.rs"]
+mod expected;
 
-/// Just enough JSON for expected.json (no serde_json in this crate).
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(i64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn parse(text: &str) -> Json {
-        let mut chars = text.chars().peekable();
-        let v = Json::value(&mut chars);
-        assert!(chars.all(char::is_whitespace), "trailing JSON");
-        v
-    }
-
-    fn value(c: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Json {
-        while c.next_if(|x| x.is_whitespace()).is_some() {}
-        let literal = |c: &mut std::iter::Peekable<std::str::Chars<'_>>, word: &str, v: Json| {
-            assert!(word.chars().all(|w| c.next() == Some(w)), "bad literal");
-            v
-        };
-        match *c.peek().expect("JSON value") {
-            'n' => literal(c, "null", Json::Null),
-            't' => literal(c, "true", Json::Bool(true)),
-            'f' => literal(c, "false", Json::Bool(false)),
-            '"' => Json::Str(Json::string(c)),
-            '[' | '{' => {
-                let object = c.next() == Some('{');
-                let mut items = Vec::new();
-                loop {
-                    while c.next_if(|x| x.is_whitespace() || *x == ',').is_some() {}
-                    if c.next_if(|x| *x == ']' || *x == '}').is_some() {
-                        break;
-                    }
-                    let key = if object {
-                        let k = Json::string(c);
-                        while c.next_if(|x| x.is_whitespace() || *x == ':').is_some() {}
-                        k
-                    } else {
-                        String::new()
-                    };
-                    items.push((key, Json::value(c)));
-                }
-                if object {
-                    Json::Obj(items)
-                } else {
-                    Json::Arr(items.into_iter().map(|(_, v)| v).collect())
-                }
-            }
-            _ => {
-                let mut n = String::new();
-                while let Some(d) = c.next_if(|x| *x == '-' || x.is_ascii_digit()) {
-                    n.push(d);
-                }
-                Json::Num(n.parse().expect("integer"))
-            }
-        }
-    }
-
-    fn string(c: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-        assert_eq!(c.next(), Some('"'));
-        let mut units: Vec<u16> = Vec::new();
-        loop {
-            match c.next().expect("end of string") {
-                '"' => return String::from_utf16(&units).expect("UTF-16"),
-                '\\' => match c.next().expect("escape") {
-                    'u' => {
-                        let hex: String = c.take(4).collect();
-                        units.push(u16::from_str_radix(&hex, 16).expect("\\u"));
-                    }
-                    e => units.push(match e {
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        'b' => '\u{8}',
-                        'f' => '\u{c}',
-                        other => other,
-                    } as u16),
-                },
-                ch => units.extend(ch.encode_utf16(&mut [0; 2]).iter()),
-            }
-        }
-    }
-
-    fn get(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(items) => &items.iter().find(|(k, _)| k == key).expect(key).1,
-            _ => panic!("{key}: not an object"),
-        }
-    }
-
-    fn num(&self) -> i64 {
-        match self {
-            Json::Num(n) => *n,
-            other => panic!("not a number: {other:?}"),
-        }
-    }
-
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(items) => items,
-            other => panic!("not an array: {other:?}"),
-        }
-    }
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
-}
-
-struct ExpectedNode {
-    path: String,
-    data: Option<Vec<u8>>,
-    stat: Stat,
-    acl: Vec<Acl>,
-}
-
-struct ExpectedSession {
-    id: i64,
-    passwd: Vec<u8>,
-    ephemerals: Vec<String>,
-}
-
-struct Expected {
-    last_zxid: i64,
-    nodes: Vec<ExpectedNode>,
-    sessions: Vec<ExpectedSession>,
-}
-
-fn expected() -> Expected {
-    let json = Json::parse(&std::fs::read_to_string(fixture().join("expected.json")).unwrap());
-    let nodes = json.get("nodes").arr().iter().map(|n| {
-        let s = n.get("stat");
-        let stat = Stat {
-            czxid: s.get("czxid").num(),
-            mzxid: s.get("mzxid").num(),
-            ctime: s.get("ctime").num(),
-            mtime: s.get("mtime").num(),
-            version: s.get("version").num() as i32,
-            cversion: s.get("cversion").num() as i32,
-            aversion: s.get("aversion").num() as i32,
-            ephemeral_owner: s.get("ephemeralOwner").num(),
-            data_length: s.get("dataLength").num() as i32,
-            num_children: s.get("numChildren").num() as i32,
-            pzxid: s.get("pzxid").num(),
-        };
-        let acl = n.get("acl").arr().iter().map(|a| {
-            Acl::new(
-                a.get("perms").num() as i32,
-                Id::new(a.get("scheme").str(), a.get("id").str()),
-            )
-        });
-        ExpectedNode {
-            path: n.get("path").str().to_owned(),
-            data: match n.get("data") {
-                Json::Null => None,
-                d => Some(b64(d.str())),
-            },
-            stat,
-            acl: acl.collect(),
-        }
-    });
-    let sessions = json.get("sessions").arr().iter().map(|s| ExpectedSession {
-        id: s.get("id").num(),
-        passwd: b64(s.get("passwd").str()),
-        ephemerals: s.get("ephemerals").arr().iter().map(|e| e.str().to_owned()).collect(),
-    });
-    Expected {
-        last_zxid: json.get("last_zxid").num(),
-        nodes: nodes.collect(),
-        sessions: sessions.collect(),
-    }
+fn expected() -> expected::Expected {
+    expected::load(&fixture())
 }
 
 // ---- a server and a bare-bones client -----------------------------------
@@ -275,7 +94,12 @@ impl Client {
 
     /// Sends a request (with `xid`, or the next one) and returns the error
     /// code and reply body.
-    async fn call_xid(&mut self, xid: Option<i32>, op: OpCode, body: &impl Encode) -> (i32, Vec<u8>) {
+    async fn call_xid(
+        &mut self,
+        xid: Option<i32>,
+        op: OpCode,
+        body: &impl Encode,
+    ) -> (i32, Vec<u8>) {
         let xid = xid.unwrap_or_else(|| {
             self.xid += 1;
             self.xid
@@ -344,7 +168,10 @@ async fn imported_server_shows_what_zookeeper_showed() {
     assert_eq!(summary.sessions, exp.sessions.len(), "{summary}");
     assert!(summary.warnings.is_empty(), "{summary}");
     let newest = summary.snapshot.as_ref().unwrap().1;
-    assert!(newest < exp.last_zxid && summary.replay.txns > 0, "{summary}");
+    assert!(
+        newest < exp.last_zxid && summary.replay.txns > 0,
+        "{summary}"
+    );
 
     let (addr, _stop) = start(&data).await;
     // ZooKeeper's sessions resume with the id and password it gave them...
@@ -378,8 +205,16 @@ async fn imported_server_shows_what_zookeeper_showed() {
         assert_eq!(got.data, n.data, "{} data", n.path);
         assert_eq!(got.stat, n.stat, "{} stat", n.path);
         let path = n.path.clone();
-        let acl: GetAclResponse = c.call(OpCode::GetAcl, &GetAclRequest { path }).await.unwrap();
-        assert_eq!((acl.acl, acl.stat), (n.acl.clone(), n.stat.clone()), "{} ACL", n.path);
+        let acl: GetAclResponse = c
+            .call(OpCode::GetAcl, &GetAclRequest { path })
+            .await
+            .unwrap();
+        assert_eq!(
+            (acl.acl, acl.stat),
+            (n.acl.clone(), n.stat.clone()),
+            "{} ACL",
+            n.path
+        );
         let list = GetChildrenRequest {
             path: n.path.clone(),
             watch: false,
@@ -387,7 +222,11 @@ async fn imported_server_shows_what_zookeeper_showed() {
         let children: GetChildrenResponse = c.call(OpCode::GetChildren, &list).await.unwrap();
         let mut children: Vec<String> = children.children;
         children.sort();
-        let prefix = if n.path == "/" { "/".to_owned() } else { format!("{}/", n.path) };
+        let prefix = if n.path == "/" {
+            "/".to_owned()
+        } else {
+            format!("{}/", n.path)
+        };
         let mut want: Vec<String> = exp
             .nodes
             .iter()
@@ -418,13 +257,19 @@ async fn imported_server_shows_what_zookeeper_showed() {
         flags: 0,
     };
     let c = &mut sessions[0];
-    c.call::<corral_protocol::CreateResponse>(OpCode::Create, &create).await.unwrap();
+    c.call::<corral_protocol::CreateResponse>(OpCode::Create, &create)
+        .await
+        .unwrap();
     let get = GetDataRequest {
         path: "/after-import".into(),
         watch: false,
     };
     let got: GetDataResponse = c.call(OpCode::GetData, &get).await.unwrap();
-    assert!(got.stat.czxid > exp.last_zxid, "czxid {:#x}", got.stat.czxid);
+    assert!(
+        got.stat.czxid > exp.last_zxid,
+        "czxid {:#x}",
+        got.stat.czxid
+    );
 
     // Closing an imported session removes its ephemerals.
     let (err, _) = c.call_xid(None, OpCode::CloseSession, &Empty).await;
@@ -435,7 +280,10 @@ async fn imported_server_shows_what_zookeeper_showed() {
             path: p.clone(),
             watch: false,
         };
-        let err = other.call::<GetDataResponse>(OpCode::GetData, &get).await.unwrap_err();
+        let err = other
+            .call::<GetDataResponse>(OpCode::GetData, &get)
+            .await
+            .unwrap_err();
         assert_eq!(err, -101, "{p} gone with its session");
     }
 }
@@ -449,7 +297,11 @@ fn imported_state(data: &Path) -> Vec<String> {
         .nodes_in_order()
         .map(|(p, n)| format!("{p} {:?} {:?} {:?}", n.data, n.acl, n.stat))
         .collect();
-    let mut sessions: Vec<String> = tree.sessions.iter().map(|(id, s)| format!("{id} {s:?}")).collect();
+    let mut sessions: Vec<String> = tree
+        .sessions
+        .iter()
+        .map(|(id, s)| format!("{id} {s:?}"))
+        .collect();
     sessions.sort();
     out.extend(sessions);
     out.push(format!("{:?} {}", info.last_applied, tree.last_zxid));
@@ -494,7 +346,11 @@ fn every_snapshot_replays_to_the_same_tree() {
         });
         let summary = run_import(&from, &dir.join("data"), false).unwrap();
         assert_eq!(summary.snapshot.map(|s| s.1), start);
-        assert_eq!(imported_state(&dir.join("data")), baseline, "from {start:?}");
+        assert_eq!(
+            imported_state(&dir.join("data")),
+            baseline,
+            "from {start:?}"
+        );
     }
 }
 
@@ -515,7 +371,10 @@ fn damaged_newest_snapshot_falls_back_to_an_older_one() {
     std::fs::write(&path, bytes).unwrap();
     let summary = run_import(&from, &tmp.path().join("data"), false).unwrap();
     assert!(summary.snapshot.as_ref().unwrap().1 < newest, "{summary}");
-    assert!(summary.warnings[0].contains(&format!("snapshot.{newest:x}")), "{summary}");
+    assert!(
+        summary.warnings[0].contains(&format!("snapshot.{newest:x}")),
+        "{summary}"
+    );
     assert_eq!(
         imported_state(&tmp.path().join("data")),
         imported_state(&tmp.path().join("all"))
@@ -556,7 +415,10 @@ fn fixture_logs_end_in_zero_padding_and_a_torn_tail_is_cut() {
     std::fs::write(&newest, &bytes[..end - 10]).unwrap();
     let summary = run_import(&from, &tmp.path().join("data"), false).unwrap();
     assert_eq!(summary.last_zxid, exp.last_zxid - 1, "{summary}");
-    assert!(summary.warnings[0].contains("incomplete entry"), "{summary}");
+    assert!(
+        summary.warnings[0].contains("incomplete entry"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -575,16 +437,26 @@ fn refuses_existing_data_unless_forced_and_bad_files_are_clear_errors() {
     let log = std::fs::read_dir(&from)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("log."))
+        .filter_map(|p| {
+            let hex = p.file_name()?.to_str()?.strip_prefix("log.")?.to_owned();
+            Some((i64::from_str_radix(&hex, 16).ok()?, p))
+        })
         .max()
-        .unwrap();
+        .unwrap()
+        .1;
     let mut bytes = std::fs::read(&log).unwrap();
     bytes[..4].copy_from_slice(b"ZKXX");
     std::fs::write(&log, bytes).unwrap();
     let e = run_import(&from, &bad.join("data"), false).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains(log.to_str().unwrap()) && msg.contains("not a ZooKeeper txn log"), "{msg}");
-    assert!(!bad.join("data/corral").exists(), "nothing written on error");
+    assert!(
+        msg.contains(log.to_str().unwrap()) && msg.contains("not a ZooKeeper txn log"),
+        "{msg}"
+    );
+    assert!(
+        !bad.join("data/corral").exists(),
+        "nothing written on error"
+    );
 
     // A missing log between the snapshot and the rest: refused, not a
     // silently shorter history.

@@ -25,6 +25,7 @@ impl FormatError {
     }
 }
 
+#[derive(Clone)]
 pub struct JuteReader<'a> {
     buf: &'a [u8],
     pos: usize,

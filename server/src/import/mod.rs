@@ -68,9 +68,11 @@ impl ImportArgs {
         })?;
         let mut sources = self.from.clone();
         if sources.is_empty() {
+            // ZooKeeper's own layout; a dataLogDir without logs is skipped.
             sources.push(config.data_dir.join("version-2"));
-            if config.data_log_dir != config.data_dir {
-                sources.push(config.data_log_dir.join("version-2"));
+            let logs = config.data_log_dir.join("version-2");
+            if config.data_log_dir != config.data_dir && logs.is_dir() {
+                sources.push(logs);
             }
         }
         Ok(ImportOptions {

@@ -10,7 +10,6 @@ use crate::path;
 use crate::tree::{ttl_owner, DataTree, SessionRecord, CONTAINER_OWNER};
 use bytes::Bytes;
 use corral_protocol::Acl;
-use std::sync::Arc;
 
 /// What replaying did, for the summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -100,7 +99,8 @@ impl Replayer {
             ZkTxn::SetAcl { path, acl, version } => {
                 let found = self.tree.get(path).is_some();
                 if found {
-                    self.tree.set_acl(path, Arc::new(acl.clone()), *version);
+                    let acl = self.tree.intern_acl(acl.clone());
+                    self.tree.set_acl(path, acl, *version);
                 }
                 found
             }
@@ -155,10 +155,11 @@ impl Replayer {
             CreateKind::Container => CONTAINER_OWNER,
             CreateKind::Ttl(ttl) => ttl_owner(ttl),
         };
+        let acl = self.tree.intern_acl(acl.to_vec());
         self.tree.create_node(
             p,
             data.clone(),
-            Arc::new(acl.to_vec()),
+            acl,
             owner,
             cversion,
             h.zxid,

@@ -119,20 +119,25 @@ pub fn parse(buf: &[u8]) -> Result<ZkSnapshot, FormatError> {
     }
     check_seal(&mut r)?;
 
+    // Optional sections, each sealed by its own checksum: the tree digest
+    // (3.6+) and the last processed zxid (3.9+, when enabled). Which one
+    // comes is told by whose seal checks out.
     let mut digest_zxid = None;
-    if r.remaining() > 0 {
-        let zxid = r.read_i64()?;
-        let version = r.read_i32()?;
-        if version < 2 {
-            r.read_string()?;
-        } else {
-            r.read_i64()?;
+    while r.remaining() > 0 {
+        let mut digest = r.clone();
+        if let Ok(zxid) = read_digest(&mut digest).and_then(|z| check_seal(&mut digest).map(|_| z))
+        {
+            digest_zxid = Some(zxid);
+            r = digest;
+            continue;
         }
-        check_seal(&mut r)?;
-        digest_zxid = Some(zxid);
+        let mut last = r.clone();
+        if last.read_i64().and_then(|_| check_seal(&mut last)).is_ok() {
+            r = last;
+            continue;
+        }
+        return Err(r.error("unrecognized or truncated data after the snapshot's nodes"));
     }
-    // Later ZooKeeper versions may add sections, each with its own seal;
-    // what matters here is covered by the checksums already checked.
     Ok(ZkSnapshot {
         dbid,
         sessions,
@@ -155,6 +160,18 @@ fn read_stat_persisted(r: &mut JuteReader<'_>) -> Result<NodeStat, FormatError> 
         ephemeral_owner: r.read_i64()?,
         pzxid: r.read_i64()?,
     })
+}
+
+/// `DataTree.ZxidDigest`: zxid, version, then the digest (a hex string
+/// before version 2); returns the zxid.
+fn read_digest(r: &mut JuteReader<'_>) -> Result<i64, FormatError> {
+    let zxid = r.read_i64()?;
+    if r.read_i32()? < 2 {
+        r.read_string()?;
+    } else {
+        r.read_i64()?;
+    }
+    Ok(zxid)
 }
 
 /// `SnapStream.checkSealIntegrity`: the Adler32 of everything so far, then "/".
@@ -230,6 +247,8 @@ pub(crate) mod tests {
         w.write_i32(2);
         w.write_i64(0x1234);
         seal(&mut w);
+        w.write_i64(3); // 3.9's lastProcessedZxid section
+        seal(&mut w);
         w.into_inner()
     }
 
@@ -261,8 +280,10 @@ pub(crate) mod tests {
         let e = parse(&flipped).unwrap_err();
         assert!(e.reason.contains("checksum mismatch"), "{e}");
 
-        let e = parse(&good[..good.len() - 40]).unwrap_err();
+        let e = parse(&good[..good.len() - 80]).unwrap_err();
         assert!(e.eof, "{e}");
+        let e = parse(&good[..good.len() - 5]).unwrap_err();
+        assert!(e.reason.contains("unrecognized or truncated"), "{e}");
 
         let mut magic = good.clone();
         magic[..4].copy_from_slice(b"ZKLG");

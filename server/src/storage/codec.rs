@@ -3,7 +3,7 @@
 
 use super::pb;
 use crate::raft::{NodeId, TypeConfig};
-use crate::txn::{Txn, TxnOp};
+use crate::txn::{Txn, TxnBatch, TxnOp};
 use bytes::Bytes;
 use corral_protocol as zk;
 use openraft::{BasicNode, CommittedLeaderId, Entry, EntryPayload, LogId, Membership};
@@ -258,7 +258,9 @@ pub fn entry_to_pb(entry: &Entry<TypeConfig>) -> pb::LogEntry {
     use pb::log_entry::Payload;
     let payload = match &entry.payload {
         EntryPayload::Blank => Payload::Blank(pb::Blank {}),
-        EntryPayload::Normal(txn) => Payload::Txn(txn_to_pb(txn)),
+        EntryPayload::Normal(batch) => Payload::Batch(pb::TxnBatch {
+            txns: batch.0.iter().map(txn_to_pb).collect(),
+        }),
         EntryPayload::Membership(m) => Payload::Membership(membership_to_pb(m)),
     };
     pb::LogEntry {
@@ -275,7 +277,12 @@ pub fn entry_from_pb(entry: pb::LogEntry) -> Result<Entry<TypeConfig>, InvalidRe
         .ok_or(InvalidRecord("entry without payload"))?
     {
         Payload::Blank(_) => EntryPayload::Blank,
-        Payload::Txn(t) => EntryPayload::Normal(txn_from_pb(t)?),
+        Payload::Batch(b) => EntryPayload::Normal(TxnBatch(
+            b.txns
+                .into_iter()
+                .map(txn_from_pb)
+                .collect::<Result<_, _>>()?,
+        )),
         Payload::Membership(m) => EntryPayload::Membership(membership_from_pb(m)),
     };
     Ok(Entry { log_id, payload })

@@ -1,0 +1,70 @@
+//! Group commit for writes. openraft 0.9 waits for each log append to be
+//! flushed before it takes the next client write, so one write per entry
+//! would cost one fsync each. The proposer puts every txn that arrives while
+//! a batch is being made durable into the next log entry instead.
+//!
+//! Txns are taken in arrival order, so writes from one connection stay in
+//! the order it sent them.
+
+use crate::raft::Raft;
+use crate::txn::{Txn, TxnBatch, TxnOutcome};
+use corral_protocol::ErrorCode;
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
+
+/// Most txns in one log entry.
+const MAX_BATCH: usize = 4096;
+
+/// Resolves with a txn's outcome once it is durable and applied.
+pub type WriteReceiver = oneshot::Receiver<TxnOutcome>;
+
+struct Pending {
+    txn: Txn,
+    reply: oneshot::Sender<TxnOutcome>,
+}
+
+/// Handle to the proposer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Proposer {
+    queue: mpsc::UnboundedSender<Pending>,
+}
+
+impl Proposer {
+    pub fn start(raft: Raft) -> Proposer {
+        let (queue, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(raft, rx));
+        Proposer { queue }
+    }
+
+    /// Queues a txn; calls made in order are applied in order.
+    pub fn propose(&self, txn: Txn) -> Result<WriteReceiver, ErrorCode> {
+        let (reply, rx) = oneshot::channel();
+        self.queue
+            .send(Pending { txn, reply })
+            .map_err(|_| ErrorCode::ConnectionLoss)?;
+        Ok(rx)
+    }
+}
+
+async fn run(raft: Raft, mut queue: mpsc::UnboundedReceiver<Pending>) {
+    let mut batch = Vec::new();
+    while let Some(first) = queue.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (txns, replies): (Vec<Txn>, Vec<_>) = batch.drain(..).map(|p| (p.txn, p.reply)).unzip();
+        match raft.client_write(TxnBatch(txns)).await {
+            Ok(response) => {
+                for (reply, outcome) in replies.into_iter().zip(response.data) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            // Dropping the replies fails those writes with ConnectionLoss.
+            Err(e) => warn!(error = %e, "log write failed"),
+        }
+    }
+}
