@@ -259,16 +259,7 @@ impl DataTree {
             children: OrdSet::new(),
         };
         let stat = node.stat();
-        if let Some(session) = node.ephemeral_session() {
-            self.ephemerals
-                .entry(session)
-                .or_default()
-                .insert(path.to_owned());
-        } else if ephemeral_owner == CONTAINER_OWNER {
-            self.containers.insert(path.to_owned());
-        } else if ttl_of(ephemeral_owner).is_some() {
-            self.ttls.insert(path.to_owned());
-        }
+        self.index_owner(path, &node);
         self.nodes.insert(path.to_owned(), node);
         changes.push(Change {
             path: path.to_owned(),
@@ -341,18 +332,25 @@ impl DataTree {
         node.stat()
     }
 
-    /// Undo helpers for a failed multi: restore a node exactly as it was.
-    pub fn restore_node(&mut self, path: &str, node: Node) {
+    /// Files a node under its owner: its session's ephemerals, the
+    /// containers or the TTL nodes.
+    fn index_owner(&mut self, path: &str, node: &Node) {
+        let owner = node.stat.ephemeral_owner;
         if let Some(session) = node.ephemeral_session() {
             self.ephemerals
                 .entry(session)
                 .or_default()
                 .insert(path.to_owned());
-        } else if node.stat.ephemeral_owner == CONTAINER_OWNER {
+        } else if owner == CONTAINER_OWNER {
             self.containers.insert(path.to_owned());
-        } else if ttl_of(node.stat.ephemeral_owner).is_some() {
+        } else if ttl_of(owner).is_some() {
             self.ttls.insert(path.to_owned());
         }
+    }
+
+    /// Undo helpers for a failed multi: restore a node exactly as it was.
+    pub fn restore_node(&mut self, path: &str, node: Node) {
+        self.index_owner(path, &node);
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
             parent.children.insert(path::name(path).to_owned());
         }
@@ -425,17 +423,7 @@ impl DataTree {
         for (p, mut node) in nodes {
             node.children = OrdSet::new();
             node.acl = tree.intern_acl(node.acl.to_vec());
-            let owner = node.stat.ephemeral_owner;
-            if let Some(session) = node.ephemeral_session() {
-                tree.ephemerals
-                    .entry(session)
-                    .or_default()
-                    .insert(p.clone());
-            } else if owner == CONTAINER_OWNER {
-                tree.containers.insert(p.clone());
-            } else if ttl_of(owner).is_some() {
-                tree.ttls.insert(p.clone());
-            }
+            tree.index_owner(&p, &node);
             tree.nodes.insert(p, node);
         }
         let paths: Vec<String> = tree.nodes.keys().filter(|p| *p != "/").cloned().collect();

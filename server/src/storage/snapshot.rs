@@ -156,19 +156,20 @@ pub fn read(path: &Path) -> Result<(DataTree, SnapshotInfo), SnapshotError> {
         offset: at as u64,
         reason: e.to_string(),
     };
-    let (at, payload) = next(&mut offset)?.ok_or(SnapshotError::Corrupt {
-        path: path.to_owned(),
-        offset: 0,
-        damage: Damage::Truncated,
-    })?;
+    // A record the header promised: running out of bytes is corruption.
+    let required = |offset: &mut usize| -> Result<(usize, &[u8]), SnapshotError> {
+        let at = *offset as u64;
+        next(offset)?.ok_or(SnapshotError::Corrupt {
+            path: path.to_owned(),
+            offset: at,
+            damage: Damage::Truncated,
+        })
+    };
+    let (at, payload) = required(&mut offset)?;
     let header = pb::SnapshotHeader::decode(payload).map_err(|e| undecodable(at, e))?;
     let mut nodes = Vec::with_capacity(header.node_count as usize);
     for _ in 0..header.node_count {
-        let (at, payload) = next(&mut offset)?.ok_or(SnapshotError::Corrupt {
-            path: path.to_owned(),
-            offset: offset as u64,
-            damage: Damage::Truncated,
-        })?;
+        let (at, payload) = required(&mut offset)?;
         let n = pb::SnapshotNode::decode(payload).map_err(|e| undecodable(at, e))?;
         let node = Node {
             data: n.data.map(|d| d.value),
@@ -190,11 +191,7 @@ pub fn read(path: &Path) -> Result<(DataTree, SnapshotInfo), SnapshotError> {
     }
     let mut sessions = Vec::with_capacity(header.session_count as usize);
     for _ in 0..header.session_count {
-        let (at, payload) = next(&mut offset)?.ok_or(SnapshotError::Corrupt {
-            path: path.to_owned(),
-            offset: offset as u64,
-            damage: Damage::Truncated,
-        })?;
+        let (at, payload) = required(&mut offset)?;
         let s = pb::SnapshotSession::decode(payload).map_err(|e| undecodable(at, e))?;
         sessions.push((
             s.session_id,
