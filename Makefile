@@ -33,3 +33,5 @@ test-python: build
 
 bench:
 	bash tests/bench/run.sh
+	bash tests/bench/client_bench.sh
+	bash tests/bench/recovery.sh

@@ -5,6 +5,10 @@
 //! `--in-flight` pipelined requests outstanding for `--warmup` + `--duration`.
 //! Only requests sent after the warmup and answered before the end count.
 //! Error replies are counted, not fatal; a lost connection is fatal.
+//!
+//! `--count N` (create workload) ends the run after exactly N successful
+//! creates instead, e.g. to load a tree of a given size; `--parents P`
+//! spreads the creates over P parents.
 
 mod conn;
 #[cfg(test)]
@@ -22,7 +26,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use conn::Conn;
-use session::{Plan, Session};
+use session::{Budget, Plan, Session};
 use stats::Stats;
 use workload::Mix;
 
@@ -33,7 +37,8 @@ const SESSION_TIMEOUT_MS: i32 = 30_000;
 pub enum Workload {
     /// `--read-pct`% getData, the rest setData, on random znodes under /bench.
     Mixed,
-    /// Persistent sequential creates under /bench-create.
+    /// Persistent sequential creates under /bench-create (or under
+    /// `--parents` children of it).
     Create,
 }
 
@@ -67,14 +72,24 @@ pub struct BenchArgs {
     /// Percentage of getData in the mixed workload; the rest is setData.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub read_pct: u32,
-    /// Measured time, e.g. 10s, 500ms, 1m.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub duration: Duration,
+    /// Measured time, e.g. 10s, 500ms, 1m [default: 10s]. With --count: a
+    /// time limit (none by default), the run fails if it is reached first.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
     /// Load before measuring starts (not counted).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub warmup: Duration,
     #[arg(long, value_enum, default_value_t = Workload::Mixed)]
     pub workload: Workload,
+    /// Create workload: stop after exactly this many successful creates
+    /// (warmup included; failed creates are retried) instead of after
+    /// --duration.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Create workload: spread the creates uniformly over this many parents
+    /// /bench-create/p000, p001... (0: directly under /bench-create).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub parents: u64,
     /// Client worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -84,6 +99,21 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--duration` when a timed run does not give it.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+impl BenchArgs {
+    /// How long the run sends requests after the warmup: `None` for a
+    /// `--count` run without `--duration`.
+    pub fn time_limit(&self) -> Option<Duration> {
+        match (self.duration, self.count) {
+            (Some(d), _) => Some(d),
+            (None, Some(_)) => None,
+            (None, None) => Some(DEFAULT_DURATION),
+        }
+    }
 }
 
 /// Parses `10s`, `500ms`, `2m`, `1.5s` or a bare number of seconds.
@@ -122,8 +152,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 
 /// Setup, then the timed run; the merged statistics of every session.
 pub async fn measure(args: &BenchArgs) -> Result<Stats> {
-    if args.duration.is_zero() {
+    if args.time_limit().is_some_and(|d| d.is_zero()) {
         bail!("--duration must be more than zero");
+    }
+    if args.workload != Workload::Create && (args.count.is_some() || args.parents > 0) {
+        bail!("--count and --parents are for --workload create");
     }
     let server = args.server.clone();
     let mut setup_conn = Conn::connect(&server, SESSION_TIMEOUT_MS).await?;
@@ -142,8 +175,8 @@ pub async fn measure(args: &BenchArgs) -> Result<Stats> {
             )
         }
         Workload::Create => {
-            setup::create_root(&mut setup_conn).await?;
-            Mix::create(args.value_size as usize)
+            setup::create_root(&mut setup_conn, args.parents as usize).await?;
+            Mix::create(args.value_size as usize, args.parents as usize)
         }
     };
     setup_conn.close(i32::MAX).await;
@@ -151,20 +184,44 @@ pub async fn measure(args: &BenchArgs) -> Result<Stats> {
 
     let conns = connect_all(&server, args.sessions as usize).await?;
     let start = Instant::now();
+    let measure_from = start + args.warmup;
     let plan = Plan {
-        measure_from: start + args.warmup,
-        end: start + args.warmup + args.duration,
+        measure_from,
+        end: args.time_limit().map(|d| measure_from + d),
     };
+    let budget = args.count.map(|n| Arc::new(Budget::new(n)));
     let mut tasks = Vec::with_capacity(conns.len());
     for (i, conn) in conns.into_iter().enumerate() {
         let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
-        let session = Session::new(i, conn, mix.clone(), args.in_flight as usize, seed);
+        let session = Session::new(
+            i,
+            conn,
+            mix.clone(),
+            args.in_flight as usize,
+            seed,
+            budget.clone(),
+        );
         tasks.push(tokio::spawn(session.run(plan)));
     }
     let mut stats = Stats::default();
     for task in tasks {
         let s = task.await.context("a session task panicked")??;
         stats.merge(&s);
+    }
+    stats.window = match (args.count, args.time_limit()) {
+        // A count run is measured until its last reply.
+        (Some(_), _) => stats.last_reply.map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(measure_from)
+        }),
+        (None, limit) => limit.unwrap_or_default(),
+    };
+    if let Some(n) = args.count {
+        if stats.created != n {
+            bail!(
+                "the --duration limit ended the run after {} of {n} creates",
+                stats.created
+            );
+        }
     }
     Ok(stats)
 }
@@ -234,6 +291,63 @@ mod tests {
         assert!(stats.by_op[Op::Create.index()].len() > 100);
         assert_eq!(stats.ops(), stats.by_op[Op::Create.index()].len());
         assert_eq!(stats.error_total(), 0);
+    }
+
+    #[tokio::test]
+    async fn count_stops_after_exactly_n_creates() {
+        let server = fake_server::start(Options::default()).await;
+        let mut args = args(
+            &server,
+            &["--workload", "create", "--count", "1000", "--parents", "7"],
+        );
+        args.duration = None;
+        args.in_flight = 33;
+        let stats = measure(&args).await.unwrap();
+        assert_eq!(stats.created, 1000);
+        // The fake server's zxids count every write of the connection,
+        // setup included, and its create paths end with the zxid.
+        let (zxid, path) = stats.last_create.clone().unwrap();
+        assert!(path.starts_with("/bench-create/p00"), "{path}");
+        assert!(path.ends_with(&format!("{zxid:010}")), "{path}");
+        let json = report::json(&args, &stats);
+        assert!(json.contains("\"count\":1000,\"created\":1000"), "{json}");
+        assert!(
+            json.contains(&format!("\"last_path\":\"{path}\"")),
+            "{json}"
+        );
+    }
+
+    #[tokio::test]
+    async fn count_retries_failed_creates() {
+        let server = fake_server::start(Options {
+            fail_create_every: Some(3),
+            ..Options::default()
+        })
+        .await;
+        let mut args = args(&server, &["--workload", "create", "--count", "500"]);
+        args.warmup = Duration::ZERO;
+        let stats = measure(&args).await.unwrap();
+        assert_eq!(stats.created, 500);
+        let failed = stats.error_total();
+        assert!(failed >= 200, "{failed}");
+    }
+
+    #[tokio::test]
+    async fn count_fails_at_the_time_limit() {
+        let server = fake_server::start(Options {
+            fail_create_every: Some(1),
+            ..Options::default()
+        })
+        .await;
+        let create = args(&server, &["--workload", "create", "--count", "10"]);
+        let err = measure(&create).await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("after 0 of 10 creates"),
+            "{err:#}"
+        );
+        let mixed = args(&server, &["--count", "10"]);
+        let err = measure(&mixed).await.unwrap_err();
+        assert!(format!("{err:#}").contains("--workload create"), "{err:#}");
     }
 
     #[tokio::test]

@@ -142,17 +142,30 @@ pub fn validate_path(path: &str, sequential: bool) -> Result<()> {
     if path.ends_with('/') {
         return invalid("path must not end with / character".into());
     }
-    let chars: Vec<char> = path.chars().collect();
+    // ASCII paths (the usual case) are checked byte by byte, without
+    // collecting the chars: same rules, same indexes.
+    if path.is_ascii() {
+        check_path_chars(path, path.as_bytes())
+    } else {
+        check_path_chars(path, &path.chars().collect::<Vec<char>>())
+    }
+}
+
+/// The per-character rules of `validate_path` over `path`'s characters
+/// (`chars`: its bytes when it is ASCII, else its chars).
+fn check_path_chars<C: Copy + Into<char>>(path: &str, chars: &[C]) -> Result<()> {
+    let invalid = |why: String| Err(bad(format!("invalid path {path:?}: {why}")));
+    let at = |i: usize| -> char { chars[i].into() };
     for i in 1..chars.len() {
-        let c = chars[i];
-        let last = chars[i - 1];
-        let segment_end = i + 1 == chars.len() || chars[i + 1] == '/';
+        let c = at(i);
+        let last = at(i - 1);
+        let segment_end = i + 1 == chars.len() || at(i + 1) == '/';
         if c == '\0' {
             return invalid(format!("null character not allowed @{i}"));
         } else if c == '/' && last == '/' {
             return invalid(format!("empty node name specified @{i}"));
         } else if c == '.' && last == '.' {
-            if i >= 2 && chars[i - 2] == '/' && segment_end {
+            if i >= 2 && at(i - 2) == '/' && segment_end {
                 return invalid(format!("relative paths not allowed @{i}"));
             }
         } else if c == '.' {

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use corral_protocol::{
-    check_frame, xid, AuthPacket, ConnectRequest, ConnectResponse, Decode, ErrorCode, EventType,
-    KeeperState, OpCode, Reader, ReplyHeader, Request, WatcherEvent, Writer,
+    check_frame, xid, AuthPacket, ConnectRequest, ConnectResponse, Decode, Encode, ErrorCode,
+    EventType, KeeperState, OpCode, Reader, ReplyHeader, Request, RequestHeader, WatcherEvent,
+    Writer,
 };
 use rand::seq::SliceRandom;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -149,6 +150,9 @@ pub(crate) struct SessionTask {
     /// Set when a close was asked for while disconnected: until then the
     /// task keeps trying to reconnect, to send closeSession.
     close_deadline: Option<Instant>,
+    /// Replies handed to callers since commands were last taken from the
+    /// channel (see `serve`).
+    woken: usize,
 }
 
 impl SessionTask {
@@ -183,6 +187,7 @@ impl SessionTask {
             jobs,
             close_waiters: Vec::new(),
             close_deadline: None,
+            woken: 0,
             cfg,
         }
     }
@@ -442,7 +447,7 @@ impl SessionTask {
             self.take_xid()
         };
         debug!(xid, op = op.name(), path = req.path(), "request");
-        wbuf.extend_from_slice(&req.to_frame(xid));
+        encode_frame(&req, xid, wbuf);
         self.in_flight.push_back(InFlight {
             xid,
             op,
@@ -526,10 +531,23 @@ impl SessionTask {
         if self.close_deadline.is_some() {
             self.start_close(&mut wbuf);
         }
+        // Timers live across iterations and are only re-armed when they
+        // fire (then checked against the latest send / receive time): a
+        // fresh timer per iteration would be registered with the runtime's
+        // timer wheel, and wake its driver, once per request and reply.
+        let ping_timer = sleep_until(last_send + ping_every);
+        let read_timer = sleep_until(last_recv + read_timeout);
+        let close_timer = sleep_until(self.close_deadline.unwrap_or(last_recv + self.timeout));
+        tokio::pin!(ping_timer, read_timer, close_timer);
         let (mut rd, mut wr) = conn.stream.split();
         loop {
             if conn.rbuf.capacity() - conn.rbuf.len() < 16 * 1024 {
                 conn.rbuf.reserve(64 * 1024);
+            }
+            if let Some(d) = self.close_deadline {
+                if close_timer.deadline() != d {
+                    close_timer.as_mut().reset(d);
+                }
             }
             tokio::select! {
                 r = rd.read_buf(&mut conn.rbuf) => {
@@ -574,30 +592,53 @@ impl SessionTask {
                     // Take the commands already queued too, so that a burst
                     // of pipelined requests goes out in one write rather
                     // than one write (and one server read) per request.
-                    let mut taken = 1;
-                    while taken < MAX_BATCH && wbuf.len() < MAX_BATCH_BYTES && self.close_deadline.is_none() {
-                        match self.cmds.try_recv() {
-                            Ok(cmd) => self.on_command(Some(cmd), &mut wbuf),
-                            Err(_) => break,
-                        }
-                        taken += 1;
+                    let taken = 1 + self.take_queued(MAX_BATCH - 1, &mut wbuf);
+                    if self.woken > taken && self.close_deadline.is_none() {
+                        // More callers got their replies than have sent a
+                        // new request: on a multi-threaded runtime they may
+                        // be about to (this task is often run right after
+                        // the first one sends). Let them, then take theirs
+                        // too.
+                        tokio::task::yield_now().await;
+                        self.take_queued(MAX_BATCH - taken, &mut wbuf);
                     }
+                    self.woken = 0;
                 }
-                _ = sleep_until(last_send + ping_every), if wbuf.is_empty() && self.close_deadline.is_none() => {
-                    wbuf.extend_from_slice(&Request::Ping.to_frame(xid::PING));
-                    last_send = Instant::now();
+                _ = &mut ping_timer, if wbuf.is_empty() && self.close_deadline.is_none() => {
+                    if Instant::now() >= last_send + ping_every {
+                        wbuf.extend_from_slice(&Request::Ping.to_frame(xid::PING));
+                        last_send = Instant::now();
+                    }
+                    ping_timer.as_mut().reset(last_send + ping_every);
                 }
-                _ = sleep_until(last_recv + read_timeout) => {
-                    return End::Disconnected(format!(
-                        "nothing received for {} ms", read_timeout.as_millis()
-                    ));
+                _ = &mut read_timer => {
+                    if Instant::now() >= last_recv + read_timeout {
+                        return End::Disconnected(format!(
+                            "nothing received for {} ms", read_timeout.as_millis()
+                        ));
+                    }
+                    read_timer.as_mut().reset(last_recv + read_timeout);
                 }
-                _ = sleep_until(self.close_deadline.unwrap_or_else(Instant::now)), if self.close_deadline.is_some() => {
+                _ = &mut close_timer, if self.close_deadline.is_some() => {
                     debug!("no reply to closeSession in time");
                     return End::Closed;
                 }
             }
         }
+    }
+
+    /// Encodes up to `max` commands already in the channel (fewer once
+    /// `MAX_BATCH_BYTES` are waiting to be written); returns how many.
+    fn take_queued(&mut self, max: usize, wbuf: &mut Vec<u8>) -> usize {
+        let mut n = 0;
+        while n < max && wbuf.len() < MAX_BATCH_BYTES && self.close_deadline.is_none() {
+            match self.cmds.try_recv() {
+                Ok(cmd) => self.on_command(Some(cmd), wbuf),
+                Err(_) => break,
+            }
+            n += 1;
+        }
+        n
     }
 
     /// A command while connected: encode it into `wbuf`.
@@ -719,6 +760,7 @@ impl SessionTask {
                         err: header.err,
                         body: r.rest().to_vec(),
                     }));
+                    self.woken += 1;
                 }
                 None
             }
@@ -780,6 +822,25 @@ impl SessionTask {
         }
         info!(?state, "session ended");
     }
+}
+
+/// Appends `req`'s frame (length, header with `xid`, body) to `wbuf`:
+/// `Request::to_frame` without its intermediate buffer.
+fn encode_frame(req: &Request, xid: i32, wbuf: &mut Vec<u8>) {
+    let start = wbuf.len();
+    let mut w = Writer {
+        buf: std::mem::take(wbuf),
+    };
+    w.write_i32(0);
+    RequestHeader {
+        xid,
+        op_type: req.op_code() as i32,
+    }
+    .encode(&mut w);
+    req.encode_body(&mut w);
+    let len = (w.buf.len() - start - 4) as i32;
+    w.buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    *wbuf = w.buf;
 }
 
 /// One connection attempt: resolve, connect, handshake.

@@ -21,6 +21,9 @@ pub struct Core {
     pub sessions: Mutex<SessionTable>,
     pub connections: Mutex<HashMap<ConnId, ConnInfo>>,
     pub stats: Stats,
+    /// Txns applied since the last snapshot began (`snapCount` counts txns,
+    /// not log entries: one entry carries a whole group commit).
+    pub txns_since_snapshot: AtomicU64,
     pub started: Instant,
     next_conn: AtomicU64,
 }
@@ -168,6 +171,7 @@ impl Core {
             sessions: Mutex::new(SessionTable::default()),
             connections: Mutex::new(HashMap::new()),
             stats: Stats::default(),
+            txns_since_snapshot: AtomicU64::new(0),
             started: Instant::now(),
             next_conn: AtomicU64::new(1),
         }
@@ -203,6 +207,8 @@ impl Core {
             }
         }
         drop(tree);
+        self.txns_since_snapshot
+            .fetch_add(txns.len() as u64, Ordering::Relaxed);
         for txn in txns {
             if let TxnOp::CloseSession { expired } = txn.op {
                 self.sessions.lock().closed(txn.session_id, expired);

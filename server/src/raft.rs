@@ -62,9 +62,7 @@ impl StateMachine {
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| snapshot_error(ErrorVerb::Read, e))?;
-        let (_, info) = tokio::task::spawn_blocking(move || snapshot::read(&path))
-            .await
-            .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?
+        let info = snapshot::read_info(&path)
             .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?;
         Ok(Snapshot {
             meta: SnapshotMeta {
@@ -164,6 +162,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.core
+            .txns_since_snapshot
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         SnapshotBuilder {
             tree: self.core.tree.read().clone(),
             info: self.info.clone(),
@@ -299,6 +300,35 @@ fn load_newest_snapshot(
     (None, SnapshotInfo::default(), skipped)
 }
 
+/// Takes a snapshot whenever `snapCount` txns were applied since the last
+/// one (openraft's own policy counts log entries, which are batches), and
+/// purges the log up to the previous snapshot: a damaged newest snapshot can
+/// still be replaced by the one before it plus the log.
+pub async fn trigger_snapshots(raft: Raft, core: Arc<Core>) {
+    let snap_count = core.config.snap_count.max(1);
+    let newest = |raft: &Raft| raft.metrics().borrow().snapshot.map(|l| l.index);
+    let mut previous = newest(&raft);
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        ticker.tick().await;
+        let applied = core
+            .txns_since_snapshot
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if applied >= snap_count && raft.trigger().snapshot().await.is_err() {
+            return;
+        }
+        let current = newest(&raft);
+        if current > previous {
+            if let Some(upto) = previous {
+                if raft.trigger().purge_log(upto).await.is_err() {
+                    return;
+                }
+            }
+            previous = current;
+        }
+    }
+}
+
 /// What recovery found, for the start-up log line and the caller.
 pub struct Started {
     pub raft: Raft,
@@ -356,10 +386,11 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
         heartbeat_interval: 50,
         election_timeout_min: 100,
         election_timeout_max: 150,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snap_count.max(1)),
-        // Keep the log back to the previous snapshot, so a damaged newest
-        // snapshot can be replaced by the one before it plus the log.
-        max_in_snapshot_log_to_keep: config.snap_count.max(1),
+        // Snapshots are triggered by txn count ([`trigger_snapshots`]).
+        snapshot_policy: openraft::SnapshotPolicy::Never,
+        // Purged by [`trigger_snapshots`] instead, back to the previous
+        // snapshot (openraft's own count is in entries, which are batches).
+        max_in_snapshot_log_to_keep: u64::MAX,
         purge_batch_size: 256,
         ..Default::default()
     };

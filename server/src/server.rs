@@ -113,6 +113,10 @@ impl Server {
         let local = listener.local_addr()?;
         info!(%local, "serving clients");
         tokio::spawn(expire_sessions(self.clone()));
+        tokio::spawn(raft::trigger_snapshots(
+            self.raft.clone(),
+            self.core.clone(),
+        ));
         tokio::spawn(reap_containers(self.clone()));
         tokio::pin!(shutdown);
         loop {

@@ -246,11 +246,15 @@ def snapshots(srv):
 @pytest.mark.parametrize("damage", ["truncate", "bit_flip", "zero_fill"])
 def test_damaged_newest_snapshot_falls_back_or_refuses(server_factory, damage):
     srv = server_factory("corral", extra_cfg=["snapCount=40"])
-    write_nodes(srv, 150)
-    deadline = time.time() + 10
-    while len(snapshots(srv)) < 2 and time.time() < deadline:
-        time.sleep(0.1)
-    assert len(snapshots(srv)) >= 2, "snapshots are taken every snapCount entries"
+    # A snapshot follows every 40 txns: write in steps and wait for each.
+    for step, (start, count) in enumerate([(0, 60), (60, 60), (120, 30)]):
+        with RawClient.to(srv) as c:
+            for i in range(start, start + count):
+                assert c.create("/t%03d" % i, b"x" * 50)[0] == 0
+        deadline = time.time() + 10
+        while len(snapshots(srv)) < min(step + 1, 2) and time.time() < deadline:
+            time.sleep(0.05)
+    assert len(snapshots(srv)) >= 2, "snapshots are taken every snapCount txns"
     srv.kill()
     newest = snapshots(srv)[-1]
     size = os.path.getsize(newest)

@@ -21,6 +21,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
     pub xid: i32,
+    pub zxid: i64,
     pub err: i32,
 }
 
@@ -155,6 +156,7 @@ impl Conn {
             .with_context(|| format!("{}: malformed reply header", self.addr))?;
         let reply = Reply {
             xid: header.xid,
+            zxid: header.zxid,
             err: header.err,
         };
         Ok((reply, r.position()))
@@ -168,6 +170,16 @@ impl Conn {
         let (reply, _) = self.decode_header(&self.rbuf[4..4 + len])?;
         self.rbuf.advance(4 + len);
         Ok(Some(reply))
+    }
+
+    /// The next reply already buffered, if any (no I/O), with its body.
+    pub fn try_reply_with_body(&mut self) -> Result<Option<(Reply, BytesMut)>> {
+        let Some(mut frame) = self.take_frame()? else {
+            return Ok(None);
+        };
+        let (reply, at) = self.decode_header(&frame)?;
+        frame.advance(at);
+        Ok(Some((reply, frame)))
     }
 
     /// Waits for the next reply to one of our requests, with its body,

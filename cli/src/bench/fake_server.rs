@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use corral_protocol::{
-    check_frame, frame, xid, ConnectRequest, ConnectResponse, CreateResponse, Encode, ErrorCode,
-    GetDataResponse, ReplyHeader, Request, SetDataResponse, Stat, WatcherEvent, Writer,
+    check_frame, frame, xid, ConnectRequest, ConnectResponse, CreateMode, CreateResponse, Encode,
+    ErrorCode, GetDataResponse, ReplyHeader, Request, SetDataResponse, Stat, WatcherEvent, Writer,
     DEFAULT_MAX_BUFFER,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,6 +24,9 @@ pub struct Options {
     pub die_after: Option<u64>,
     /// Answer getData with an empty value instead of the last value written.
     pub lose_data: bool,
+    /// Answer every n-th request with NodeExists when it is a sequential
+    /// create.
+    pub fail_create_every: Option<u64>,
 }
 
 /// Starts the server on a free loopback port; returns its address.
@@ -127,6 +130,15 @@ async fn serve(mut stream: TcpStream, opts: Options, session_id: i64) {
                     zxid += 1;
                     reply.zxid = zxid;
                     packet(reply, Some(&SetDataResponse::default()))
+                }
+                Request::Create(c)
+                    if c.flags == CreateMode::PersistentSequential.flags()
+                        && opts
+                            .fail_create_every
+                            .is_some_and(|n| count.checked_rem(n) == Some(0)) =>
+                {
+                    reply.err = ErrorCode::NodeExists.code();
+                    packet(reply, None)
                 }
                 Request::Create(c) => {
                     value_len = c.data.as_ref().map_or(0, Vec::len);

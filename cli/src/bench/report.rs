@@ -54,8 +54,8 @@ fn ops_used(args: &BenchArgs) -> Vec<Op> {
     }
 }
 
-pub fn ops_per_sec(stats: &Stats, args: &BenchArgs) -> f64 {
-    stats.ops() as f64 / secs(args.duration).max(1e-9)
+pub fn ops_per_sec(stats: &Stats) -> f64 {
+    stats.ops() as f64 / secs(stats.window).max(1e-9)
 }
 
 /// One JSON object on one line.
@@ -73,9 +73,9 @@ pub fn json(args: &BenchArgs, stats: &Stats) -> String {
         args.znodes,
         args.value_size,
         args.read_pct,
-        secs(args.duration),
+        secs(stats.window),
         secs(args.warmup),
-        ops_per_sec(stats, args),
+        ops_per_sec(stats),
         latency_json(&stats.all),
     );
     let by_op: Vec<String> = ops_used(args)
@@ -96,7 +96,26 @@ pub fn json(args: &BenchArgs, stats: &Stats) -> String {
         .map(|(code, n)| format!("{}:{n}", json_str(&error_name(*code))))
         .collect();
     out.push_str(&errors.join(","));
-    let _ = write!(out, "}},\"error_total\":{}}}", stats.error_total());
+    let _ = write!(out, "}},\"error_total\":{}", stats.error_total());
+    if args.workload == Workload::Create {
+        let _ = write!(out, ",\"parents\":{}", args.parents);
+    }
+    if let Some(n) = args.count {
+        let _ = write!(
+            out,
+            ",\"count\":{n},\"created\":{},\"last_path\":{},\"last_zxid\":{}",
+            stats.created,
+            stats
+                .last_create
+                .as_ref()
+                .map_or_else(|| "null".to_owned(), |(_, p)| json_str(p)),
+            stats
+                .last_create
+                .as_ref()
+                .map_or_else(|| "null".to_owned(), |(z, _)| z.to_string()),
+        );
+    }
+    out.push('}');
     out
 }
 
@@ -105,19 +124,28 @@ pub fn text(args: &BenchArgs, stats: &Stats) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "workload {} against {}: {} sessions x {} in flight, {} s (+{} s warmup), value {} B{}",
+        "workload {} against {}: {} sessions x {} in flight, {:.3} s (+{} s warmup), value {} B{}",
         args.workload.name(),
         args.server,
         args.sessions,
         args.in_flight,
-        secs(args.duration),
+        secs(stats.window),
         secs(args.warmup),
         args.value_size,
         match args.workload {
             Workload::Mixed => format!(", {} znodes, {}% reads", args.znodes, args.read_pct),
+            Workload::Create if args.parents > 0 => format!(", {} parents", args.parents),
             Workload::Create => String::new(),
         }
     );
+    if let Some(n) = args.count {
+        let _ = writeln!(
+            out,
+            "{} of {n} creates done; newest: {}",
+            stats.created,
+            stats.last_create.as_ref().map_or("-", |(_, p)| p.as_str())
+        );
+    }
     let _ = writeln!(
         out,
         "{:<10} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9}",
@@ -129,7 +157,7 @@ pub fn text(args: &BenchArgs, stats: &Stats) -> String {
             "{:<10} {:>10} {:>12.0} {:>9} {:>9} {:>9} {:>9}",
             name,
             h.len(),
-            h.len() as f64 / secs(args.duration).max(1e-9),
+            h.len() as f64 / secs(stats.window).max(1e-9),
             h.value_at_quantile(0.5),
             h.value_at_quantile(0.99),
             h.value_at_quantile(0.999),

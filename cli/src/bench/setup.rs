@@ -9,7 +9,7 @@ use corral_protocol::{
 };
 
 use super::conn::Conn;
-use super::workload::{znode_path, BENCH_ROOT, CREATE_ROOT};
+use super::workload::{create_parents, znode_path, BENCH_ROOT, CREATE_ROOT};
 
 /// How many setup requests are pipelined at once.
 const BATCH: usize = 256;
@@ -101,8 +101,15 @@ async fn verify(conn: &mut Conn, xid: i32, path: &str, value: &[u8]) -> Result<(
     Ok(())
 }
 
-/// Creates [`CREATE_ROOT`].
-pub async fn create_root(conn: &mut Conn) -> Result<()> {
+/// Creates [`CREATE_ROOT`] and the `parents` under it (see
+/// [`create_parents`]).
+pub async fn create_root(conn: &mut Conn, parents: usize) -> Result<()> {
     let mut xid = 0;
-    ensure_parent(conn, &mut xid, CREATE_ROOT).await
+    ensure_parent(conn, &mut xid, CREATE_ROOT).await?;
+    if parents > 0 {
+        for parent in create_parents(parents) {
+            ensure_parent(conn, &mut xid, &parent).await?;
+        }
+    }
+    Ok(())
 }

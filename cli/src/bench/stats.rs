@@ -2,6 +2,7 @@
 //! operation, and result codes other than OK.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -22,6 +23,15 @@ pub struct Stats {
     pub by_op: Vec<Histogram<u64>>,
     /// Result code -> count, for replies with err != 0.
     pub errors: BTreeMap<i32, u64>,
+    /// Successful creates over the whole run (warmup included).
+    pub created: u64,
+    /// The zxid and path of the successful create with the highest zxid
+    /// (tracked by `--count` runs only).
+    pub last_create: Option<(i64, String)>,
+    /// When the last measured reply arrived.
+    pub last_reply: Option<Instant>,
+    /// The measured time ops/s refer to (set by `measure`).
+    pub window: Duration,
 }
 
 impl Default for Stats {
@@ -30,6 +40,10 @@ impl Default for Stats {
             all: histogram(),
             by_op: Op::ALL.iter().map(|_| histogram()).collect(),
             errors: BTreeMap::new(),
+            created: 0,
+            last_create: None,
+            last_reply: None,
+            window: Duration::ZERO,
         }
     }
 }
@@ -52,6 +66,32 @@ impl Stats {
         }
         for (code, n) in &other.errors {
             *self.errors.entry(*code).or_default() += n;
+        }
+        self.created += other.created;
+        if let Some((zxid, path)) = &other.last_create {
+            if self
+                .last_create
+                .as_ref()
+                .is_none_or(|(mine, _)| zxid > mine)
+            {
+                self.last_create = Some((*zxid, path.clone()));
+            }
+        }
+        self.last_reply = self.last_reply.max(other.last_reply);
+    }
+
+    /// Notes a successful create answered with `zxid`, whose path is only
+    /// decoded (by `path`) when it is the newest so far.
+    pub fn note_create(&mut self, zxid: i64, path: impl FnOnce() -> Option<String>) {
+        self.created += 1;
+        if self
+            .last_create
+            .as_ref()
+            .is_none_or(|(mine, _)| zxid > *mine)
+        {
+            if let Some(p) = path() {
+                self.last_create = Some((zxid, p));
+            }
         }
     }
 
@@ -82,5 +122,19 @@ mod tests {
         assert_eq!(a.errors.get(&-101), Some(&2));
         assert_eq!(a.error_total(), 2);
         assert!(a.all.max() >= 59_000_000);
+    }
+
+    #[test]
+    fn merge_keeps_the_newest_create() {
+        let mut a = Stats::default();
+        a.note_create(5, || Some("/a5".into()));
+        a.note_create(3, || panic!("older than the newest: not decoded"));
+        let mut b = Stats::default();
+        b.note_create(9, || Some("/b9".into()));
+        a.merge(&b);
+        assert_eq!(a.created, 3);
+        assert_eq!(a.last_create, Some((9, "/b9".into())));
+        a.merge(&Stats::default());
+        assert_eq!(a.last_create, Some((9, "/b9".into())));
     }
 }

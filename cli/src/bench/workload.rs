@@ -15,6 +15,19 @@ pub fn znode_path(i: usize) -> String {
     format!("{BENCH_ROOT}/n-{i:06}")
 }
 
+/// The parents the `create` workload spreads its znodes over: `--parents`
+/// children `p000`, `p001`... of [`CREATE_ROOT`], or [`CREATE_ROOT`] itself
+/// when `parents` is 0.
+pub fn create_parents(parents: usize) -> Vec<String> {
+    if parents == 0 {
+        return vec![CREATE_ROOT.to_owned()];
+    }
+    let width = (parents - 1).to_string().len().max(3);
+    (0..parents)
+        .map(|i| format!("{CREATE_ROOT}/p{i:0width$}"))
+        .collect()
+}
+
 /// Which operation a request is, for per-operation statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -48,8 +61,9 @@ pub enum Mix {
         writes: Vec<Vec<u8>>,
         read_pct: u32,
     },
-    /// Persistent sequential creates under [`CREATE_ROOT`].
-    Create { frame: Vec<u8> },
+    /// Persistent sequential creates under uniformly random parents (see
+    /// [`create_parents`]).
+    Create { frames: Vec<Vec<u8>> },
 }
 
 impl Mix {
@@ -82,15 +96,20 @@ impl Mix {
         }
     }
 
-    pub fn create(value_size: usize) -> Mix {
-        let frame = Request::Create(CreateRequest {
-            path: format!("{CREATE_ROOT}/s-"),
-            data: Some(vec![b'x'; value_size]),
-            acl: Acl::open_unsafe(),
-            flags: CreateMode::PersistentSequential.flags(),
-        })
-        .to_frame(0);
-        Mix::Create { frame }
+    pub fn create(value_size: usize, parents: usize) -> Mix {
+        let frames = create_parents(parents)
+            .into_iter()
+            .map(|parent| {
+                Request::Create(CreateRequest {
+                    path: format!("{parent}/s-"),
+                    data: Some(vec![b'x'; value_size]),
+                    acl: Acl::open_unsafe(),
+                    flags: CreateMode::PersistentSequential.flags(),
+                })
+                .to_frame(0)
+            })
+            .collect();
+        Mix::Create { frames }
     }
 
     /// Picks the next request: its kind and its frame (xid to be patched).
@@ -108,7 +127,11 @@ impl Mix {
                     (Op::Write, &writes[i])
                 }
             }
-            Mix::Create { frame } => (Op::Create, frame),
+            Mix::Create { frames } if frames.len() == 1 => (Op::Create, &frames[0]),
+            Mix::Create { frames } => {
+                let i = rng.below(frames.len() as u64) as usize;
+                (Op::Create, &frames[i])
+            }
         }
     }
 }
@@ -180,11 +203,35 @@ mod tests {
         let (_, req) = Request::decode_frame(&writes[0][4..]).unwrap();
         let Request::SetData(set) = req else { panic!() };
         assert_eq!(set.data.as_deref(), Some(&b"xxxxx"[..]));
-        let Mix::Create { frame } = Mix::create(3) else {
+        let Mix::Create { frames } = Mix::create(3, 0) else {
             unreachable!()
         };
-        let (h, req) = Request::decode_frame(&frame[4..]).unwrap();
+        let (h, req) = Request::decode_frame(&frames[0][4..]).unwrap();
         assert_eq!(h.op_type, OpCode::Create as i32);
         assert_eq!(req.path(), Some("/bench-create/s-"));
+    }
+
+    #[test]
+    fn creates_spread_over_parents() {
+        assert_eq!(create_parents(0), ["/bench-create"]);
+        assert_eq!(
+            create_parents(2),
+            ["/bench-create/p000", "/bench-create/p001"]
+        );
+        assert_eq!(create_parents(1001)[1000], "/bench-create/p1000");
+        let mix = Mix::create(1, 4);
+        let mut rng = Rng::new(3);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let (op, frame) = mix.next(&mut rng);
+            assert_eq!(op, Op::Create);
+            let (_, req) = Request::decode_frame(&frame[4..]).unwrap();
+            seen.insert(req.path().unwrap().to_owned());
+        }
+        let want: Vec<String> = create_parents(4)
+            .iter()
+            .map(|p| format!("{p}/s-"))
+            .collect();
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), want);
     }
 }

@@ -127,6 +127,46 @@ pub fn write(dir: &Path, tree: &DataTree, info: &SnapshotInfo) -> io::Result<Pat
     Ok(path)
 }
 
+/// Reads only a snapshot's header: where it stands in the log.
+pub fn read_info(path: &Path) -> Result<SnapshotInfo, SnapshotError> {
+    let io = |source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut head = [0u8; record::HEADER_LEN];
+    std::io::Read::read_exact(&mut file, &mut head).map_err(io)?;
+    let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let mut buf = head.to_vec();
+    buf.resize(record::HEADER_LEN + len.min(record::MAX_RECORD), 0);
+    std::io::Read::read_exact(&mut file, &mut buf[record::HEADER_LEN..]).map_err(io)?;
+    let (payload, _) = record::parse_record(&buf).map_err(|damage| SnapshotError::Corrupt {
+        path: path.to_owned(),
+        offset: 0,
+        damage,
+    })?;
+    let header = pb::SnapshotHeader::decode(payload).map_err(|e| SnapshotError::Undecodable {
+        path: path.to_owned(),
+        offset: 0,
+        reason: e.to_string(),
+    })?;
+    Ok(info_of(&header))
+}
+
+fn info_of(header: &pb::SnapshotHeader) -> SnapshotInfo {
+    SnapshotInfo {
+        last_applied: header.last_applied.as_ref().map(log_id_from_pb),
+        membership: StoredMembership::new(
+            header.membership_log_id.as_ref().map(log_id_from_pb),
+            header
+                .membership
+                .clone()
+                .map(membership_from_pb)
+                .unwrap_or_default(),
+        ),
+    }
+}
+
 /// Reads a snapshot file back into a tree.
 pub fn read(path: &Path) -> Result<(DataTree, SnapshotInfo), SnapshotError> {
     let bytes = record::read_file(path).map_err(|source| SnapshotError::Io {
