@@ -74,6 +74,22 @@ def client_cpu_pct(r):
     return 100.0 * c["client_cpu_s"] / c["wall_s"]
 
 
+def client_us_per_op(r, measured_s):
+    """Client CPU per request, µs: the run's CPU time over the requests of
+    its warm-up and measured window (at the measured rate)."""
+    c = r.get("cpu")
+    if not c or not r["ops_per_sec"]:
+        return None
+    return 1e6 * c["client_cpu_s"] / (r["ops_per_sec"] * measured_s)
+
+
+def seconds(d):
+    for unit, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if d.endswith(unit):
+            return float(d[: -len(unit)]) * scale
+    return float(d)
+
+
 def server_cpu_pct(r):
     c = r.get("cpu")
     if not c or not c.get("wall_s"):
@@ -100,7 +116,9 @@ def section(a, results):
         "Each cell is the median of %d runs of %s (after %s unmeasured) by ops/s; "
         "only requests sent and answered inside the measured window count. "
         "p50/p99 are per-request latencies in ms. Client CPU is the client "
-        "process's user+system time over the run, in %% of one core; server CPU "
+        "process's user+system time over the run, in %% of one core, and per "
+        "request (what the library costs its user when the server, not the "
+        "client, is the bottleneck); server CPU "
         "likewise for the server: client and server share this machine's %d "
         "CPUs, so where client + server CPU approaches %d%%, the machine, not "
         "the client library, is the limit." % (a.repeat, a.duration, a.warmup,
@@ -114,19 +132,20 @@ def section(a, results):
         out.append("### %s" % label)
         out.append("")
         out.append("| client | how | ops/s | range (ops/s) | p50 ms | p99 ms | errors "
-                   "| client CPU | server CPU |")
-        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                   "| client CPU | client CPU µs/op | server CPU |")
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         med = {}
         for d in drivers:
             r, all_ops = collect(a.results, s, d, a.repeat)
             if r is None:
-                out.append("| %s | %s | — | — | — | — | — | — | — |" % (d, DRIVER_NOTES[d]))
+                out.append("| %s | %s | — | — | — | — | — | — | — | — |" % (d, DRIVER_NOTES[d]))
                 continue
             med[d] = r
             cc = client_cpu_pct(r)
+            cu = client_us_per_op(r, seconds(a.duration) + seconds(a.warmup))
             sc = server_cpu_pct(r)
             out.append(
-                "| %s | %s | %s | %s–%s | %s | %s | %d | %s | %s |"
+                "| %s | %s | %s | %s–%s | %s | %s | %d | %s | %s | %s |"
                 % (
                     d,
                     DRIVER_NOTES[d],
@@ -137,6 +156,7 @@ def section(a, results):
                     fmt_ms(r["p99_us"]),
                     r["errors"],
                     "—" if cc is None else "%.0f%%" % cc,
+                    "—" if cu is None else "%.1f" % cu,
                     "—" if sc is None else "%.0f%%" % sc,
                 )
             )
