@@ -31,6 +31,7 @@ mod client;
 pub mod connect_string;
 mod error;
 mod ops;
+pub mod recipes;
 pub mod retry;
 mod session;
 mod state;
