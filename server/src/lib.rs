@@ -9,6 +9,7 @@ pub mod connection;
 pub mod core;
 pub mod four_letter;
 pub mod import;
+pub mod memory;
 pub mod path;
 pub mod proposer;
 pub mod raft;

@@ -416,6 +416,7 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
             .applied_index_at_least(Some(index), "recovered log applied")
             .await?;
     }
+    crate::memory::return_free_pages();
     info!(
         nodes = core.tree.read().node_count(),
         last_zxid = core.last_zxid(),

@@ -88,7 +88,7 @@ fn answer(
             if r.watch {
                 watches.add_child(caller.conn, &r.path);
             }
-            let children: Vec<String> = n.children.iter().cloned().collect();
+            let children: Vec<String> = n.children.names().map(str::to_owned).collect();
             let mut w = Writer::new();
             children.encode(&mut w);
             if matches!(request, Request::GetChildren2(_)) {
@@ -211,7 +211,7 @@ fn read_op(tree: &DataTree, ids: &[Id], op: &MultiOp) -> Result<MultiResult, Err
             let n = node(tree, &r.path)?;
             auth::check(&n.acl, perms::READ, ids)?;
             Ok(MultiResult::GetChildren(
-                n.children.iter().cloned().collect(),
+                n.children.names().map(str::to_owned).collect(),
             ))
         }
         _ => Err(ErrorCode::BadArguments),

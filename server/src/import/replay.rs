@@ -201,7 +201,7 @@ impl Replayer {
         if p == "/" {
             return false;
         }
-        let children: Vec<String> = node.children.iter().map(|c| path::join(p, c)).collect();
+        let children: Vec<String> = node.children.names().map(|c| path::join(p, c)).collect();
         for child in children {
             self.delete(&child, zxid);
         }

@@ -2,21 +2,22 @@
 //!
 //! Appends go to one writer thread that drains every queued batch, writes
 //! it, and fsyncs once (group commit); only then does openraft hear that the
-//! entries are durable, so a reply never precedes its fsync. Entries since
-//! the last purge are also kept in memory for reads.
+//! entries are durable, so a reply never precedes its fsync. The newest
+//! entries are also cached in memory ([`LogIndex`]); older ones are read
+//! back from their segment.
 
 use super::codec::{entry_from_pb, entry_to_pb, log_id_from_pb, log_id_to_pb};
+use super::log_index::{Found, Location, LogIndex};
 use super::pb;
-use super::record::{self, Damage};
+use super::record::{self, Damage, ReadError, RecordReader};
 use crate::raft::{NodeId, TypeConfig};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, LogId, RaftLogReader, StorageError, Vote};
 use parking_lot::Mutex;
 use prost::Message;
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,13 +79,13 @@ struct Files {
     segments: Vec<Segment>,
     current: BufWriter<File>,
     current_len: u64,
-    /// Offset of each entry in its segment (entries since the last purge).
-    offsets: BTreeMap<u64, u64>,
+    /// Told where each entry lies once it is durable.
+    index: Arc<Mutex<LogIndex>>,
 }
 
 enum Command {
     Append {
-        records: Vec<(u64, Vec<u8>)>,
+        records: Vec<(LogId<NodeId>, Vec<u8>)>,
         callback: LogFlushed<TypeConfig>,
     },
     Truncate {
@@ -96,17 +97,11 @@ enum Command {
     },
 }
 
-#[derive(Default)]
-struct Memory {
-    vote: Option<Vote<NodeId>>,
-    last_purged: Option<LogId<NodeId>>,
-    entries: BTreeMap<u64, Entry<TypeConfig>>,
-}
-
 /// The log store handed to openraft. Cheap to clone (for the log reader).
 #[derive(Clone)]
 pub struct DiskLog {
-    memory: Arc<Mutex<Memory>>,
+    dir: PathBuf,
+    memory: Arc<Mutex<LogIndex>>,
     commands: mpsc::Sender<Command>,
     vote_path: PathBuf,
     /// Set while the disk refuses writes (ENOSPC and the like).
@@ -134,14 +129,16 @@ impl DiskLog {
             .collect();
         names.sort();
 
-        let mut memory = Memory::default();
-        let mut offsets = BTreeMap::new();
+        let mut memory = LogIndex::default();
+        memory.last_purged = read_purged(&dir.join(PURGED_FILE))?;
+        let purged_index = memory.last_purged.map(|l| l.index);
         let mut segments = Vec::new();
         let count = names.len();
         for (i, (first_index, path)) in names.into_iter().enumerate() {
             let newest = i + 1 == count;
             let bytes = record::read_file(&path).map_err(io_err(&path))?;
             let scan = record::scan(&bytes);
+            let mut located = Vec::with_capacity(scan.records.len());
             for (offset, payload) in &scan.records {
                 let entry = pb::LogEntry::decode(*payload)
                     .map_err(|e| e.to_string())
@@ -151,9 +148,18 @@ impl DiskLog {
                         offset: *offset,
                         reason,
                     })?;
-                offsets.insert(entry.log_id.index, *offset);
-                memory.entries.insert(entry.log_id.index, entry);
+                if purged_index.is_some_and(|p| entry.log_id.index <= p) {
+                    continue;
+                }
+                let place = Location {
+                    log_id: entry.log_id,
+                    segment: first_index,
+                    offset: *offset,
+                };
+                located.push((entry.log_id.index, place));
+                memory.append(entry, payload.len());
             }
+            memory.locate(located);
             if let Some(damage) = scan.damage {
                 let torn_tail = newest && !scan.valid_after_damage;
                 if !torn_tail && !truncate_corrupt {
@@ -179,21 +185,13 @@ impl DiskLog {
             }
             segments.push(Segment { first_index, path });
         }
-        memory.last_purged = read_purged(&dir.join(PURGED_FILE))?;
-        if let Some(purged) = memory.last_purged {
-            memory.entries = memory.entries.split_off(&(purged.index + 1));
-            offsets = offsets.split_off(&(purged.index + 1));
-        }
         memory.vote = read_vote(vote_path)?;
-        if let Some((index, _)) = memory.entries.iter().next_back() {
-            info!(
-                entries = memory.entries.len(),
-                last_index = index,
-                "log recovered"
-            );
+        let last_index = memory.last_log_id().map(|l| l.index);
+        if let Some(last_index) = last_index {
+            info!(entries = memory.entry_count(), last_index, "log recovered");
         }
 
-        let next_index = memory.entries.keys().next_back().map_or(0, |i| i + 1);
+        let next_index = last_index.map_or(0, |i| i + 1);
         if segments.is_empty() {
             let path = dir.join(segment_name(next_index));
             File::create(&path).map_err(io_err(&path))?;
@@ -209,12 +207,13 @@ impl DiskLog {
             .open(current_path)
             .map_err(io_err(current_path))?;
         let current_len = file.metadata().map_err(io_err(current_path))?.len();
+        let memory = Arc::new(Mutex::new(memory));
         let files = Files {
             dir: dir.to_owned(),
             segments,
             current: BufWriter::with_capacity(1 << 20, file),
             current_len,
-            offsets,
+            index: memory.clone(),
         };
         let (tx, rx) = mpsc::channel();
         let unwritable = Arc::new(AtomicBool::new(false));
@@ -224,7 +223,8 @@ impl DiskLog {
             .spawn(move || write_loop(files, rx, flag))
             .map_err(io_err(dir))?;
         Ok(DiskLog {
-            memory: Arc::new(Mutex::new(memory)),
+            dir: dir.to_owned(),
+            memory,
             commands: tx,
             vote_path: vote_path.to_owned(),
             unwritable,
@@ -249,12 +249,40 @@ impl DiskLog {
 
     /// Index of the last entry (or of the last purged one).
     pub fn last_index(&self) -> Option<u64> {
-        let m = self.memory.lock();
-        m.entries
-            .keys()
-            .next_back()
-            .copied()
-            .or(m.last_purged.map(|l| l.index))
+        self.memory.lock().last_log_id().map(|l| l.index)
+    }
+
+    /// Reads durable entries back from their segments.
+    fn read_from_disk(&self, places: &[(u64, Location)]) -> io::Result<Vec<Entry<TypeConfig>>> {
+        let mut entries = Vec::with_capacity(places.len());
+        let mut open: Option<(u64, RecordReader<BufReader<File>>)> = None;
+        for (index, place) in places {
+            let reusable = open
+                .as_ref()
+                .is_some_and(|(seg, r)| *seg == place.segment && r.offset() == place.offset);
+            if !reusable {
+                let mut file = File::open(self.dir.join(segment_name(place.segment)))?;
+                file.seek(SeekFrom::Start(place.offset))?;
+                let reader = RecordReader::at_offset(BufReader::new(file), place.offset);
+                open = Some((place.segment, reader));
+            }
+            let (_, reader) = open.as_mut().expect("opened above");
+            let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+            let payload = match reader.next_record() {
+                Ok(Some(payload)) => payload,
+                Ok(None) => return Err(bad(format!("log entry {index} is missing"))),
+                Err(ReadError::Io(e)) => return Err(e),
+                Err(ReadError::Damaged(at, damage)) => {
+                    return Err(bad(format!("log entry {index} at offset {at}: {damage:?}")))
+                }
+            };
+            let entry = pb::LogEntry::decode(payload)
+                .map_err(|e| e.to_string())
+                .and_then(|e| entry_from_pb(e).map_err(|e| e.to_string()))
+                .map_err(bad)?;
+            entries.push(entry);
+        }
+        Ok(entries)
     }
 
     fn send(&self, cmd: Command) -> io::Result<()> {
@@ -386,7 +414,7 @@ fn write_loop(mut files: Files, rx: mpsc::Receiver<Command>, unwritable: Arc<Ato
 /// a failed append (that would stop the node); writes wait, reads go on.
 fn write_batch(
     files: &mut Files,
-    batch: &mut Vec<(u64, Vec<u8>)>,
+    batch: &mut Vec<(LogId<NodeId>, Vec<u8>)>,
     unwritable: &AtomicBool,
 ) -> io::Result<()> {
     if batch.is_empty() {
@@ -416,21 +444,27 @@ fn write_batch(
 
 /// Appends a batch to the current segment (rotating first if it is full)
 /// and fsyncs. Offsets are recorded only once the batch is durable.
-fn try_write(files: &mut Files, batch: &[(u64, Vec<u8>)]) -> io::Result<()> {
+fn try_write(files: &mut Files, batch: &[(LogId<NodeId>, Vec<u8>)]) -> io::Result<()> {
     if files.current_len >= SEGMENT_BYTES {
-        rotate(files, batch[0].0)?;
+        rotate(files, batch[0].0.index)?;
     }
-    let mut offsets = Vec::with_capacity(batch.len());
+    let segment = files.segments.last().expect("current segment").first_index;
+    let mut places = Vec::with_capacity(batch.len());
     let mut len = files.current_len;
-    for (index, payload) in batch {
+    for (log_id, payload) in batch {
         record::write_record(&mut files.current, payload)?;
-        offsets.push((*index, len));
+        let place = Location {
+            log_id: *log_id,
+            segment,
+            offset: len,
+        };
+        places.push((log_id.index, place));
         len += record::encoded_len(payload);
     }
     files.current.flush()?;
     files.current.get_ref().sync_data()?;
     files.current_len = len;
-    files.offsets.extend(offsets);
+    files.index.lock().locate(places);
     Ok(())
 }
 
@@ -464,7 +498,7 @@ fn truncate(files: &mut Files, from: u64) -> io::Result<()> {
         std::fs::remove_file(&seg.path)?;
     }
     let seg = files.segments.last().expect("segment");
-    let cut = files.offsets.get(&from).copied();
+    let cut = files.index.lock().truncate(from).map(|place| place.offset);
     let len = match cut {
         Some(offset) if seg.first_index <= from => offset,
         _ if seg.first_index >= from => 0,
@@ -475,7 +509,6 @@ fn truncate(files: &mut Files, from: u64) -> io::Result<()> {
     file.sync_all()?;
     files.current = BufWriter::with_capacity(1 << 20, file);
     files.current_len = len;
-    files.offsets.split_off(&from);
     record::sync_dir(&files.dir)
 }
 
@@ -493,7 +526,6 @@ fn purge(files: &mut Files, purged: LogId<NodeId>) {
             warn!(file = %seg.path.display(), error = %e, "cannot remove a purged segment");
         }
     }
-    files.offsets = files.offsets.split_off(&(upto + 1));
 }
 
 fn log_write_error(e: io::Error) -> StorageError<NodeId> {
@@ -505,8 +537,28 @@ impl RaftLogReader<TypeConfig> for DiskLog {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
-        let m = self.memory.lock();
-        Ok(m.entries.range(range).map(|(_, e)| e.clone()).collect())
+        let found = self.memory.lock().find(range);
+        let on_disk: Vec<(u64, Location)> = found
+            .iter()
+            .filter_map(|f| match f {
+                Found::OnDisk(index, place) => Some((*index, *place)),
+                Found::Cached(_) => None,
+            })
+            .collect();
+        let mut from_disk = if on_disk.is_empty() {
+            Vec::new()
+        } else {
+            self.read_from_disk(&on_disk)
+                .map_err(|e| StorageError::from_io_error(ErrorSubject::Logs, ErrorVerb::Read, e))?
+        }
+        .into_iter();
+        Ok(found
+            .into_iter()
+            .map(|f| match f {
+                Found::Cached(entry) => entry,
+                Found::OnDisk(..) => from_disk.next().expect("read every on-disk entry"),
+            })
+            .collect())
     }
 }
 
@@ -515,10 +567,9 @@ impl RaftLogStorage<TypeConfig> for DiskLog {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
         let m = self.memory.lock();
-        let last = m.entries.values().next_back().map(|e| e.log_id);
         Ok(LogState {
             last_purged_log_id: m.last_purged,
-            last_log_id: last.or(m.last_purged),
+            last_log_id: m.last_log_id(),
         })
     }
 
@@ -555,8 +606,10 @@ impl RaftLogStorage<TypeConfig> for DiskLog {
         {
             let mut m = self.memory.lock();
             for entry in entries {
-                records.push((entry.log_id.index, entry_to_pb(&entry).encode_to_vec()));
-                m.entries.insert(entry.log_id.index, entry);
+                let payload = entry_to_pb(&entry).encode_to_vec();
+                let log_id = entry.log_id;
+                m.append(entry, payload.len());
+                records.push((log_id, payload));
             }
         }
         self.send(Command::Append { records, callback })
@@ -564,7 +617,6 @@ impl RaftLogStorage<TypeConfig> for DiskLog {
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
-        self.memory.lock().entries.split_off(&log_id.index);
         let (done, wait) = mpsc::channel();
         self.send(Command::Truncate {
             from: log_id.index,
@@ -581,9 +633,7 @@ impl RaftLogStorage<TypeConfig> for DiskLog {
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         {
-            let mut m = self.memory.lock();
-            m.last_purged = Some(log_id);
-            m.entries = m.entries.split_off(&(log_id.index + 1));
+            self.memory.lock().purge(log_id);
         }
         self.send(Command::Purge { upto: log_id })
             .map_err(log_write_error)

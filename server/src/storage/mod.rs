@@ -10,6 +10,7 @@
 
 pub mod codec;
 pub mod log;
+pub mod log_index;
 pub mod record;
 pub mod snapshot;
 

@@ -49,6 +49,85 @@ pub fn parse_record(buf: &[u8]) -> Result<(&[u8], usize), Damage> {
     Ok((payload, HEADER_LEN + len))
 }
 
+/// Reads records one at a time from a stream, so a large file need not
+/// be in memory at once.
+pub struct RecordReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    offset: u64,
+}
+
+/// What [`RecordReader::next_record`] found.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(io::Error),
+    /// A damaged record at this offset.
+    Damaged(u64, Damage),
+}
+
+impl<R: Read> RecordReader<R> {
+    pub fn new(inner: R) -> Self {
+        RecordReader {
+            inner,
+            buf: Vec::new(),
+            offset: 0,
+        }
+    }
+
+    /// A reader of a stream already positioned at `offset`.
+    pub fn at_offset(inner: R, offset: u64) -> Self {
+        RecordReader {
+            inner,
+            buf: Vec::new(),
+            offset,
+        }
+    }
+
+    /// The offset of the next record.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The next record's payload; `None` at a clean end of the stream.
+    pub fn next_record(&mut self) -> Result<Option<&[u8]>, ReadError> {
+        let at = self.offset;
+        self.buf.resize(HEADER_LEN, 0);
+        let got = read_full(&mut self.inner, &mut self.buf).map_err(ReadError::Io)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < HEADER_LEN {
+            return Err(ReadError::Damaged(at, Damage::Truncated));
+        }
+        let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+        if len == 0 || len > MAX_RECORD {
+            return Err(ReadError::Damaged(at, Damage::BadLength));
+        }
+        self.buf.resize(HEADER_LEN + len, 0);
+        let got = read_full(&mut self.inner, &mut self.buf[HEADER_LEN..]).map_err(ReadError::Io)?;
+        if got < len {
+            return Err(ReadError::Damaged(at, Damage::Truncated));
+        }
+        let (payload, total) = parse_record(&self.buf).map_err(|d| ReadError::Damaged(at, d))?;
+        self.offset += total as u64;
+        Ok(Some(payload))
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; how many bytes came.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// The records of a whole buffer, stopping at the first damaged one.
 pub struct Scan<'a> {
     /// `(offset, payload)` of each valid record, in order.

@@ -7,17 +7,18 @@ use super::codec::{
     acl_from_pb, acl_to_pb, log_id_from_pb, log_id_to_pb, membership_from_pb, membership_to_pb,
 };
 use super::pb;
-use super::record::{self, Damage};
+use super::record::{self, Damage, ReadError, RecordReader};
 use crate::raft::NodeId;
 use crate::tree::{DataTree, Node, NodeStat, SessionRecord};
 use bytes::Bytes;
+use corral_protocol::Acl;
 use openraft::{BasicNode, LogId, StoredMembership};
 use prost::Message;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Where a snapshot stands in the log.
 #[derive(Debug, Clone, Default)]
@@ -78,8 +79,20 @@ pub fn write(dir: &Path, tree: &DataTree, info: &SnapshotInfo) -> io::Result<Pat
     let tmp = path.with_extension("tmp");
     let file = std::fs::File::create(&tmp)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
+    let lists: Vec<&Arc<Vec<Acl>>> = tree.acl_lists().collect();
+    let list_index: std::collections::HashMap<*const Vec<Acl>, u32> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, acl)| (Arc::as_ptr(acl), i as u32 + 1))
+        .collect();
     let header = pb::SnapshotHeader {
         format: FORMAT,
+        acl_lists: lists
+            .iter()
+            .map(|acl| pb::AclList {
+                acl: acl_to_pb(acl),
+            })
+            .collect(),
         last_applied: info.last_applied.as_ref().map(log_id_to_pb),
         membership_log_id: info.membership.log_id().as_ref().map(log_id_to_pb),
         membership: Some(membership_to_pb(info.membership.membership())),
@@ -93,10 +106,19 @@ pub fn write(dir: &Path, tree: &DataTree, info: &SnapshotInfo) -> io::Result<Pat
     for (p, node) in tree.nodes_in_order() {
         buf.clear();
         let s = &node.stat;
+        let acl_list = list_index
+            .get(&Arc::as_ptr(&node.acl))
+            .copied()
+            .unwrap_or(0);
         pb::SnapshotNode {
             path: p,
             data: node.data.clone().map(|value| pb::Data { value }),
-            acl: acl_to_pb(&node.acl),
+            acl: if acl_list == 0 {
+                acl_to_pb(&node.acl)
+            } else {
+                Vec::new()
+            },
+            acl_list,
             czxid: s.czxid,
             mzxid: s.mzxid,
             ctime: s.ctime,
@@ -167,102 +189,141 @@ fn info_of(header: &pb::SnapshotHeader) -> SnapshotInfo {
     }
 }
 
-/// Reads a snapshot file back into a tree.
+/// Reads a snapshot file back into a tree, streaming: nodes go into the
+/// tree as they are decoded.
 pub fn read(path: &Path) -> Result<(DataTree, SnapshotInfo), SnapshotError> {
-    let bytes = record::read_file(path).map_err(|source| SnapshotError::Io {
+    let file = std::fs::File::open(path).map_err(|source| SnapshotError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut offset = 0usize;
-    let next = |offset: &mut usize| -> Result<Option<(usize, &[u8])>, SnapshotError> {
-        if *offset == bytes.len() {
-            return Ok(None);
-        }
-        match record::parse_record(&bytes[*offset..]) {
-            Ok((payload, len)) => {
-                let at = *offset;
-                *offset += len;
-                Ok(Some((at, payload)))
-            }
-            Err(damage) => Err(SnapshotError::Corrupt {
-                path: path.to_owned(),
-                offset: *offset as u64,
-                damage,
-            }),
-        }
+    let mut reader = RecordReader::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let fail = |e: ReadError| match e {
+        ReadError::Io(source) => SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        ReadError::Damaged(offset, damage) => SnapshotError::Corrupt {
+            path: path.to_owned(),
+            offset,
+            damage,
+        },
     };
-    let undecodable = |at: usize, e: prost::DecodeError| SnapshotError::Undecodable {
+    let undecodable = |at: u64, e: prost::DecodeError| SnapshotError::Undecodable {
         path: path.to_owned(),
-        offset: at as u64,
+        offset: at,
         reason: e.to_string(),
     };
     // A record the header promised: running out of bytes is corruption.
-    let required = |offset: &mut usize| -> Result<(usize, &[u8]), SnapshotError> {
-        let at = *offset as u64;
-        next(offset)?.ok_or(SnapshotError::Corrupt {
-            path: path.to_owned(),
-            offset: at,
-            damage: Damage::Truncated,
-        })
+    let truncated = |at: u64| SnapshotError::Corrupt {
+        path: path.to_owned(),
+        offset: at,
+        damage: Damage::Truncated,
     };
-    let (at, payload) = required(&mut offset)?;
-    let header = pb::SnapshotHeader::decode(payload).map_err(|e| undecodable(at, e))?;
-    let mut nodes = Vec::with_capacity(header.node_count as usize);
-    for _ in 0..header.node_count {
-        let (at, payload) = required(&mut offset)?;
-        let n = pb::SnapshotNode::decode(payload).map_err(|e| undecodable(at, e))?;
-        let node = Node {
-            data: n.data.map(|d| d.value),
-            acl: Arc::new(acl_from_pb(n.acl)),
-            stat: NodeStat {
-                czxid: n.czxid,
-                mzxid: n.mzxid,
-                ctime: n.ctime,
-                mtime: n.mtime,
-                version: n.version,
-                cversion: n.cversion,
-                aversion: n.aversion,
-                ephemeral_owner: n.ephemeral_owner,
-                pzxid: n.pzxid,
-            },
-            children: Default::default(),
+
+    let header = match reader.next_record().map_err(fail)? {
+        Some(payload) => pb::SnapshotHeader::decode(payload).map_err(|e| undecodable(0, e))?,
+        None => return Err(truncated(0)),
+    };
+    if header.format > FORMAT {
+        return Err(SnapshotError::Undecodable {
+            path: path.to_owned(),
+            offset: 0,
+            reason: format!(
+                "snapshot format {} is newer than this server reads ({FORMAT})",
+                header.format
+            ),
+        });
+    }
+    let acl_lists: Vec<Arc<Vec<Acl>>> = header
+        .acl_lists
+        .iter()
+        .map(|list| Arc::new(acl_from_pb(list.acl.clone())))
+        .collect();
+
+    let mut failure = None;
+    let mut remaining = header.node_count;
+    let nodes = std::iter::from_fn(|| {
+        if remaining == 0 || failure.is_some() {
+            return None;
+        }
+        remaining -= 1;
+        let at = reader.offset();
+        let decoded = match reader.next_record() {
+            Ok(Some(payload)) => pb::SnapshotNode::decode(payload).map_err(|e| undecodable(at, e)),
+            Ok(None) => Err(truncated(at)),
+            Err(e) => Err(fail(e)),
         };
-        nodes.push((n.path, node));
+        match decoded.and_then(|n| node_from_pb(n, &acl_lists, at, path)) {
+            Ok(node) => Some(node),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        }
+    });
+    let mut tree = DataTree::from_parts(nodes, [], header.last_zxid);
+    if let Some(e) = failure {
+        return Err(e);
     }
-    let mut sessions = Vec::with_capacity(header.session_count as usize);
+
     for _ in 0..header.session_count {
-        let (at, payload) = required(&mut offset)?;
+        let at = reader.offset();
+        let payload = reader
+            .next_record()
+            .map_err(fail)?
+            .ok_or_else(|| truncated(at))?;
         let s = pb::SnapshotSession::decode(payload).map_err(|e| undecodable(at, e))?;
-        sessions.push((
-            s.session_id,
-            SessionRecord {
-                timeout_ms: s.timeout_ms,
-                passwd: s.passwd.to_vec(),
-            },
-        ));
+        let record = SessionRecord {
+            timeout_ms: s.timeout_ms,
+            passwd: s.passwd.to_vec(),
+        };
+        tree.sessions.insert(s.session_id, record);
     }
-    if offset != bytes.len() {
+    let end = reader.offset();
+    if reader.next_record().map_err(fail)?.is_some() {
         return Err(SnapshotError::Corrupt {
             path: path.to_owned(),
-            offset: offset as u64,
+            offset: end,
             damage: Damage::BadLength,
         });
     }
-    let membership = StoredMembership::new(
-        header.membership_log_id.as_ref().map(log_id_from_pb),
-        header
-            .membership
-            .map(membership_from_pb)
-            .unwrap_or_default(),
-    );
-    let info = SnapshotInfo {
-        last_applied: header.last_applied.as_ref().map(log_id_from_pb),
-        membership,
+    Ok((tree, info_of(&header)))
+}
+
+fn node_from_pb(
+    n: pb::SnapshotNode,
+    acl_lists: &[Arc<Vec<Acl>>],
+    at: u64,
+    path: &Path,
+) -> Result<(String, Node), SnapshotError> {
+    let acl = match n.acl_list {
+        0 => Arc::new(acl_from_pb(n.acl)),
+        i => acl_lists
+            .get(i as usize - 1)
+            .cloned()
+            .ok_or_else(|| SnapshotError::Undecodable {
+                path: path.to_owned(),
+                offset: at,
+                reason: format!("ACL list {i} is not in the header"),
+            })?,
     };
-    Ok((
-        DataTree::from_parts(nodes, sessions, header.last_zxid),
-        info,
-    ))
+    let node = Node {
+        data: n.data.map(|d| d.value),
+        acl,
+        stat: NodeStat {
+            czxid: n.czxid,
+            mzxid: n.mzxid,
+            ctime: n.ctime,
+            mtime: n.mtime,
+            version: n.version,
+            cversion: n.cversion,
+            aversion: n.aversion,
+            ephemeral_owner: n.ephemeral_owner,
+            pzxid: n.pzxid,
+        },
+        children: Default::default(),
+    };
+    Ok((n.path, node))
 }
 
 /// Keeps the `keep` newest snapshots and removes older ones and temp files.
@@ -285,4 +346,93 @@ pub fn retain(dir: &Path, keep: usize) {
 pub fn flush_received(file: &mut std::fs::File) -> io::Result<()> {
     file.flush()?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::DataTree;
+
+    fn sample() -> DataTree {
+        let mut tree = DataTree::new();
+        let read_only = tree.intern_acl(corral_protocol::Acl::read_unsafe());
+        let open = tree.intern_acl(corral_protocol::Acl::open_unsafe());
+        let mut changes = Vec::new();
+        tree.create_node(
+            "/a",
+            Some(Bytes::from_static(b"A")),
+            open,
+            0,
+            1,
+            1,
+            10,
+            &mut changes,
+        );
+        tree.create_node("/a/ro", None, read_only, 42, 1, 2, 11, &mut changes);
+        tree.last_zxid = 2;
+        tree.sessions.insert(
+            42,
+            SessionRecord {
+                timeout_ms: 4000,
+                passwd: vec![1; 16],
+            },
+        );
+        tree
+    }
+
+    #[test]
+    fn round_trip_shares_each_acl_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = sample();
+        let path = write(dir.path(), &tree, &SnapshotInfo::default()).unwrap();
+        let (back, _) = read(&path).unwrap();
+        assert_eq!(
+            back.paths().collect::<Vec<_>>(),
+            tree.paths().collect::<Vec<_>>()
+        );
+        for (p, node) in tree.nodes_in_order() {
+            let other = back.get(&p).unwrap();
+            assert_eq!(other.stat(), node.stat(), "{p}");
+            assert_eq!(other.data, node.data, "{p}");
+            assert_eq!(other.acl, node.acl, "{p}");
+        }
+        assert_eq!(back.acl_lists().count(), 2);
+        assert!(Arc::ptr_eq(
+            &back.get("/").unwrap().acl,
+            &back.get("/a").unwrap().acl
+        ));
+        assert_eq!(back.ephemerals_of(42).collect::<Vec<_>>(), ["/a/ro"]);
+        assert_eq!(back.sessions.get(&42).unwrap().timeout_ms, 4000);
+        assert_eq!(back.last_zxid, 2);
+    }
+
+    #[test]
+    fn damage_is_reported_with_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &sample(), &SnapshotInfo::default()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(matches!(
+            read(&path),
+            Err(SnapshotError::Corrupt {
+                damage: Damage::Truncated,
+                ..
+            })
+        ));
+
+        let mut flipped = bytes.clone();
+        let middle = bytes.len() / 2;
+        flipped[middle] ^= 0x10;
+        std::fs::write(&path, &flipped).unwrap();
+        match read(&path) {
+            Err(SnapshotError::Corrupt { offset, .. }) => assert!(offset <= middle as u64),
+            other => panic!("expected corruption, got {other:?}"),
+        }
+
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(&bytes[..64]);
+        std::fs::write(&path, &longer).unwrap();
+        assert!(read(&path).is_err());
+    }
 }
