@@ -161,6 +161,12 @@ async fn session(
 ) -> Result<(), Closed> {
     let frame = reader.next_frame().await?;
     let req = ConnectRequest::decode(&frame).map_err(Closed::Frame)?;
+    if !server.has_quorum() {
+        // As a ZooKeeper server out of its quorum: the client tries another.
+        return Err(Closed::Protocol(
+            "not serving: no contact with a quorum".into(),
+        ));
+    }
     let last_zxid = server.core.last_zxid();
     if req.last_zxid_seen > last_zxid {
         return Err(Closed::Protocol(format!(
@@ -265,7 +271,7 @@ enum Work {
 }
 
 async fn read_requests(
-    server: &Server,
+    server: &Arc<Server>,
     reader: &mut FrameReader,
     session: &Session,
     ids: &mut Arc<Vec<Id>>,
@@ -367,6 +373,27 @@ async fn read_requests(
             Request::SetAcl(r) => TxnOp::SetAcl(r),
             Request::Multi(ops) => TxnOp::Multi(ops),
             Request::CloseSession => TxnOp::CloseSession { expired: false },
+            // In an ensemble, sync waits until this server has every write
+            // the leader committed before it; answered in request order.
+            Request::Sync(r) if server.ensemble.is_some() => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let outcome = match server.sync_with_leader().await {
+                        Ok(()) => crate::txn::TxnOutcome {
+                            zxid: server.core.last_zxid(),
+                            err: None,
+                            body: corral_protocol::Encode::to_bytes(
+                                &corral_protocol::SyncResponse { path: r.path },
+                            ),
+                        },
+                        Err(e) => crate::txn::TxnOutcome::error(server.core.last_zxid(), e),
+                    };
+                    let _ = tx.send(outcome);
+                });
+                send(work, Work::Write { xid, rx, started }).await?;
+                continue;
+            }
             request => {
                 let ids = ids.clone();
                 send(

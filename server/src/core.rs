@@ -26,6 +26,8 @@ pub struct Core {
     pub txns_since_snapshot: AtomicU64,
     pub started: Instant,
     next_conn: AtomicU64,
+    /// The zxid of the last applied txn, for waiting on it.
+    applied: tokio::sync::watch::Sender<i64>,
 }
 
 /// What `cons`/`stat` show of a connection.
@@ -78,6 +80,19 @@ impl SessionTable {
             }
         }
         self.touch(session);
+    }
+
+    /// Forgets when sessions were heard from: each gets a full timeout from
+    /// `now` (a new leader did not see the touches the old one got).
+    pub fn restart_liveness(&mut self, now: Instant) {
+        for seen in self.last_seen.values_mut() {
+            *seen = now;
+        }
+    }
+
+    /// Sessions held by this server's connections.
+    pub fn attached_sessions(&self) -> Vec<i64> {
+        self.attached.keys().copied().collect()
     }
 
     /// When the session was last heard from, if this server has seen it.
@@ -174,6 +189,7 @@ impl Core {
             txns_since_snapshot: AtomicU64::new(0),
             started: Instant::now(),
             next_conn: AtomicU64::new(1),
+            applied: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -206,7 +222,9 @@ impl Core {
                 }
             }
         }
+        let applied = tree.last_zxid;
         drop(tree);
+        self.applied.send_replace(applied);
         self.txns_since_snapshot
             .fetch_add(txns.len() as u64, Ordering::Relaxed);
         for txn in txns {
@@ -219,5 +237,18 @@ impl Core {
 
     pub fn last_zxid(&self) -> i64 {
         self.tree.read().last_zxid
+    }
+
+    /// Replaces the whole tree (recovery, a snapshot from the leader).
+    pub fn replace_tree(&self, tree: DataTree) {
+        let applied = tree.last_zxid;
+        *self.tree.write() = tree;
+        self.applied.send_replace(applied);
+    }
+
+    /// Waits until the txn with this zxid has been applied here.
+    pub async fn wait_applied(&self, zxid: i64) {
+        let mut applied = self.applied.subscribe();
+        let _ = applied.wait_for(|z| *z >= zxid).await;
     }
 }

@@ -11,6 +11,7 @@ pub mod four_letter;
 pub mod import;
 pub mod memory;
 pub mod path;
+pub mod peer;
 pub mod proposer;
 pub mod raft;
 pub mod reads;

@@ -198,7 +198,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
         let (tree, info) = snapshot::read(&path)
             .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?;
-        *self.core.tree.write() = tree;
+        self.core.replace_tree(tree);
         self.info = info;
         Ok(())
     }
@@ -335,10 +335,53 @@ pub struct Started {
     pub log: DiskLog,
 }
 
-/// Recovers the newest snapshot and the log after it, starts a one-member
-/// group whose state machine is `core`, and waits until every entry on disk
-/// is applied, so the first client reads everything acknowledged before.
-pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
+/// The members of an ensemble, as zoo.cfg's `server.N` lines give them.
+#[derive(Clone)]
+pub struct Ensemble {
+    /// This server's id (`myid`).
+    pub me: NodeId,
+    /// Voting members and their quorum addresses.
+    pub voters: BTreeMap<NodeId, BasicNode>,
+    /// Observers: Raft learners that serve clients but never vote.
+    pub observers: BTreeMap<NodeId, BasicNode>,
+    pub links: crate::peer::Links,
+}
+
+impl Ensemble {
+    pub fn from_config(config: &crate::config::ServerConfig) -> Option<Ensemble> {
+        if config.servers.len() < 2 {
+            return None;
+        }
+        let mut voters = BTreeMap::new();
+        let mut observers = BTreeMap::new();
+        for peer in &config.servers {
+            let host = if peer.host.contains(':') {
+                format!("[{}]", peer.host)
+            } else {
+                peer.host.clone()
+            };
+            let node = BasicNode::new(format!("{host}:{}", peer.peer_port));
+            if peer.observer {
+                observers.insert(peer.id, node);
+            } else {
+                voters.insert(peer.id, node);
+            }
+        }
+        Some(Ensemble {
+            me: config.server_id,
+            voters,
+            observers,
+            links: Default::default(),
+        })
+    }
+}
+
+/// Recovers the newest snapshot and the log after it and starts Raft with
+/// `core` as its state machine. Standalone (`ensemble` is `None`): a
+/// one-member group, waiting until every entry on disk is applied, so the
+/// first client reads everything acknowledged before. In an ensemble, the
+/// voters form the group on first start; the rest comes from the leader.
+pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Result<Started> {
     let started = Instant::now();
     let config = &core.config;
     let layout = Layout::new(&config.data_dir, &config.data_log_dir);
@@ -375,17 +418,22 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
         }
     }
     match tree {
-        Some(tree) => *core.tree.write() = tree,
+        Some(tree) => core.replace_tree(tree),
         None if log.last_index().is_none() => log.clear_vote()?,
         None => {}
     }
     let last_index = log.last_index();
 
+    // Tuned for a LAN: a dead leader is replaced within a few hundred ms.
+    let (election_min, election_max) = match ensemble {
+        None => (100, 150),
+        Some(_) => (150, 300),
+    };
     let raft_config = openraft::Config {
         cluster_name: "corral".into(),
         heartbeat_interval: 50,
-        election_timeout_min: 100,
-        election_timeout_max: 150,
+        election_timeout_min: election_min,
+        election_timeout_max: election_max,
         // Snapshots are triggered by txn count ([`trigger_snapshots`]).
         snapshot_policy: openraft::SnapshotPolicy::Never,
         // Purged by [`trigger_snapshots`] instead, back to the previous
@@ -401,7 +449,44 @@ pub async fn start_standalone(core: Arc<Core>) -> anyhow::Result<Started> {
         layout.snapshot_dir.clone(),
         config.autopurge_snap_retain_count as usize,
     );
-    let raft = Raft::new(1, raft_config, NoPeers, log.clone(), state_machine).await?;
+    let Some(ensemble) = ensemble else {
+        let raft = Raft::new(1, raft_config, NoPeers, log.clone(), state_machine).await?;
+        return finish_standalone(raft, log, core, last_index, started).await;
+    };
+    let network = ensemble.links.clone();
+    let raft = Raft::new(
+        ensemble.me,
+        raft_config,
+        network,
+        log.clone(),
+        state_machine,
+    )
+    .await?;
+    if ensemble.voters.contains_key(&ensemble.me) && !raft.is_initialized().await? {
+        // Every voter may do this with the same members; it is a no-op
+        // once the group has formed.
+        if let Err(e) = raft.initialize(ensemble.voters.clone()).await {
+            tracing::debug!(error = %e, "ensemble already formed");
+        }
+    }
+    crate::memory::return_free_pages();
+    info!(
+        id = ensemble.me,
+        nodes = core.tree.read().node_count(),
+        last_zxid = core.last_zxid(),
+        ms = started.elapsed().as_millis() as u64,
+        "recovered; joining the ensemble"
+    );
+    Ok(Started { raft, log })
+}
+
+async fn finish_standalone(
+    raft: Raft,
+    log: DiskLog,
+    core: Arc<Core>,
+    last_index: Option<u64>,
+    started: Instant,
+) -> anyhow::Result<Started> {
     if !raft.is_initialized().await? {
         let mut members = BTreeMap::new();
         members.insert(1, BasicNode::default());

@@ -5,6 +5,7 @@
 use crate::config::ServerConfig;
 use crate::connection;
 use crate::core::Core;
+use crate::peer::Forwarder;
 use crate::proposer::Proposer;
 use crate::raft::{self, Raft};
 use crate::txn::{Txn, TxnOp, TxnOutcome};
@@ -21,7 +22,11 @@ use tracing::{info, warn};
 pub struct Server {
     pub core: Arc<Core>,
     pub raft: Raft,
+    /// Set when this server is a member of an ensemble.
+    pub ensemble: Option<raft::Ensemble>,
     proposer: Proposer,
+    /// Sends writes to the leader while this server is not the leader.
+    forwarder: Option<Forwarder>,
     log: crate::storage::log::DiskLog,
     next_session: AtomicI64,
     per_ip: parking_lot::Mutex<HashMap<IpAddr, u32>>,
@@ -38,19 +43,126 @@ pub fn now_millis() -> i64 {
 impl Server {
     pub async fn start(config: ServerConfig) -> anyhow::Result<Arc<Server>> {
         let server_id = config.server_id as i64;
+        let ensemble = raft::Ensemble::from_config(&config);
+        let peer_listener = match &ensemble {
+            Some(e) => {
+                let me = config
+                    .servers
+                    .iter()
+                    .find(|p| p.id == e.me)
+                    .ok_or_else(|| anyhow::anyhow!("no server.{} line for this server", e.me))?;
+                let addr = (me.host.as_str(), me.peer_port);
+                let listener = TcpListener::bind(addr).await.map_err(|err| {
+                    anyhow::anyhow!(
+                        "cannot listen on quorum port {}:{}: {err}",
+                        me.host,
+                        me.peer_port
+                    )
+                })?;
+                Some(listener)
+            }
+            None => None,
+        };
         let core = Arc::new(Core::new(config));
-        let raft::Started { raft, log } = raft::start_standalone(core.clone()).await?;
+        let raft::Started { raft, log } = raft::start(core.clone(), ensemble.clone()).await?;
         // ZooKeeper's `initializeNextSessionId`: time in the middle bits,
         // the server id in the top byte.
         let base = ((now_millis() << 24) as u64 >> 8) as i64 | (server_id << 56);
-        Ok(Arc::new(Server {
+        let forwarder = ensemble
+            .as_ref()
+            .map(|e| Forwarder::start(raft.clone(), core.clone(), e.links.clone()));
+        let server = Arc::new(Server {
             core,
             proposer: Proposer::start(raft.clone()),
             raft,
+            ensemble,
+            forwarder,
             log,
             next_session: AtomicI64::new(base),
             per_ip: Default::default(),
-        }))
+        });
+        if let Some(listener) = peer_listener {
+            tokio::spawn(crate::peer::service::serve(server.clone(), listener));
+            tokio::spawn(crate::peer::duties::run(server.clone()));
+        }
+        Ok(server)
+    }
+
+    /// Whether this server leads (always, standalone).
+    pub fn is_leader(&self) -> bool {
+        self.ensemble.is_none()
+            || self.raft.metrics().borrow().state == openraft::ServerState::Leader
+    }
+
+    /// What `srvr` calls this server's mode.
+    pub fn mode(&self) -> &'static str {
+        let Some(ensemble) = &self.ensemble else {
+            return "standalone";
+        };
+        if ensemble.observers.contains_key(&ensemble.me) {
+            return "observer";
+        }
+        match self.raft.metrics().borrow().state {
+            openraft::ServerState::Leader => "leader",
+            _ => "follower",
+        }
+    }
+
+    /// Whether clients may be served: standalone always; in an ensemble
+    /// while a leader is known (a server cut off from the quorum stops).
+    pub fn has_quorum(&self) -> bool {
+        self.ensemble.is_none() || self.raft.metrics().borrow().current_leader.is_some()
+    }
+
+    /// As the leader: proposes writes a follower forwarded, in order.
+    pub fn propose_forwarded(&self, txns: Vec<Txn>) -> Result<Vec<WriteReceiver>, String> {
+        if !self.is_leader() {
+            return Err("not the leader".into());
+        }
+        txns.into_iter()
+            .map(|txn| self.proposer.propose(txn).map_err(|e| format!("{e:?}")))
+            .collect()
+    }
+
+    /// A zxid covering every write committed before this call (the leader
+    /// confirms it still leads first), for `sync`.
+    pub async fn read_index(&self) -> Result<i64, String> {
+        if !self.is_leader() {
+            return Err("not the leader".into());
+        }
+        self.raft
+            .ensure_linearizable()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(self.core.last_zxid())
+    }
+
+    /// Waits until this server has applied every write committed before
+    /// the call, asking the leader where that is (`sync`).
+    pub async fn sync_with_leader(&self) -> Result<(), ErrorCode> {
+        let Some(ensemble) = &self.ensemble else {
+            return Ok(());
+        };
+        let zxid = if self.is_leader() {
+            self.read_index()
+                .await
+                .map_err(|_| ErrorCode::ConnectionLoss)?
+        } else {
+            let addr =
+                crate::peer::forward::leader_addr(&self.raft).ok_or(ErrorCode::ConnectionLoss)?;
+            let request = crate::storage::pb::peer_request::Body::ReadIndex(Default::default());
+            match ensemble
+                .links
+                .get(&addr)
+                .call(request, Duration::from_secs(10))
+                .await
+            {
+                Ok(crate::storage::pb::peer_reply::Body::ReadIndex(r)) => r.zxid,
+                _ => return Err(ErrorCode::ConnectionLoss),
+            }
+        };
+        self.core.wait_applied(zxid).await;
+        Ok(())
     }
 
     pub fn new_session_id(&self) -> i64 {
@@ -74,7 +186,10 @@ impl Server {
             auth,
             op,
         };
-        self.proposer.propose(txn)
+        match &self.forwarder {
+            Some(forwarder) if !self.is_leader() => forwarder.forward(txn),
+            _ => self.proposer.propose(txn),
+        }
     }
 
     /// Proposes and waits for the outcome.
@@ -166,8 +281,19 @@ pub async fn outcome(rx: WriteReceiver) -> Result<TxnOutcome, ErrorCode> {
 async fn expire_sessions(server: Arc<Server>) {
     let period = (server.core.config.tick_time / 2).max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval(period);
+    let mut was_leader = false;
     loop {
         ticker.tick().await;
+        let leader = server.is_leader();
+        if leader && !was_leader {
+            // Touches went to the previous leader: every session gets a
+            // full timeout from now.
+            server.core.sessions.lock().restart_liveness(Instant::now());
+        }
+        was_leader = leader;
+        if !leader {
+            continue;
+        }
         let expired = {
             let tree = server.core.tree.read();
             server
@@ -196,6 +322,9 @@ async fn reap_containers(server: Arc<Server>) {
     ticker.tick().await;
     loop {
         ticker.tick().await;
+        if !server.is_leader() {
+            continue;
+        }
         let now = now_millis();
         let candidates: Vec<String> = {
             let tree = server.core.tree.read();

@@ -33,9 +33,6 @@ use std::time::{Duration, Instant};
 /// time is not recorded.
 pub const VERSION: &str = concat!("3.8.0-corral-", env!("CARGO_PKG_VERSION"));
 
-/// `zk_server_state` and `Mode:`: Corral runs as a one-member group.
-const MODE: &str = "standalone";
-
 /// NIO's `OP_READ`: a session's connection always has a read pending.
 const OP_READ: u32 = 1;
 
@@ -52,11 +49,17 @@ pub fn command(word: &[u8; 4]) -> Option<&'static str> {
 
 /// Runs a command and returns the text to send before closing.
 pub fn run(server: &Server, cmd: &str) -> String {
-    answer(&server.core, cmd)
+    answer_in_mode(&server.core, server.mode(), cmd)
 }
 
-/// The answer to `cmd` from the server state in `core`.
+/// The answer of a standalone server.
 pub fn answer(core: &Core, cmd: &str) -> String {
+    answer_in_mode(core, "standalone", cmd)
+}
+
+/// The answer to `cmd` from the server state in `core`; `mode` is
+/// standalone, leader, follower or observer.
+pub fn answer_in_mode(core: &Core, mode: &'static str, cmd: &str) -> String {
     if !core.config.four_letter_whitelist.allows(cmd) {
         return format::not_whitelisted(cmd);
     }
@@ -64,10 +67,10 @@ pub fn answer(core: &Core, cmd: &str) -> String {
         "ruok" => "imok".to_owned(),
         // Corral never serves in read-only mode.
         "isro" => "rw".to_owned(),
-        "srvr" => format::stat(&summary(core), None),
-        "stat" => format::stat(&summary(core), Some(&connections(core))),
+        "srvr" => format::stat(&summary(core, mode), None),
+        "stat" => format::stat(&summary(core, mode), Some(&connections(core))),
         "cons" => format::cons(&connections(core)),
-        "mntr" => format::mntr(&monitor(core)),
+        "mntr" => format::mntr(&monitor(core, mode)),
         "conf" => {
             let config = &core.config;
             format::conf(
@@ -115,7 +118,7 @@ fn latency(core: &Core) -> Latency {
     )
 }
 
-fn summary(core: &Core) -> Summary {
+fn summary(core: &Core, mode: &'static str) -> Summary {
     let (node_count, zxid) = {
         let tree = core.tree.read();
         (tree.node_count(), tree.last_zxid)
@@ -128,12 +131,12 @@ fn summary(core: &Core) -> Summary {
         connections: core.connections.lock().len(),
         outstanding: core.stats.outstanding.load(Ordering::Relaxed),
         zxid,
-        mode: MODE,
+        mode,
         node_count,
     }
 }
 
-fn monitor(core: &Core) -> Monitor {
+fn monitor(core: &Core, mode: &'static str) -> Monitor {
     let (znode_count, ephemerals_count, approximate_data_size, global_sessions) = {
         let tree = core.tree.read();
         (
@@ -146,7 +149,7 @@ fn monitor(core: &Core) -> Monitor {
     let s = &core.stats;
     Monitor {
         version: VERSION.to_owned(),
-        server_state: MODE,
+        server_state: mode,
         ephemerals_count,
         num_alive_connections: core.connections.lock().len(),
         latency: latency(core),

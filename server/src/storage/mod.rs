@@ -14,7 +14,7 @@ pub mod log_index;
 pub mod record;
 pub mod snapshot;
 
-/// Generated from `proto/corral.proto`.
+/// Generated from `proto/corral.proto` and `proto/peer.proto`.
 #[allow(clippy::all, missing_docs)]
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/corral.v1.rs"));

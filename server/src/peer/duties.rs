@@ -1,0 +1,60 @@
+//! What an ensemble member does in the background: a follower tells the
+//! leader which sessions its clients keep alive; the leader brings the
+//! configured observers in as Raft learners. Leader changes are logged.
+
+use super::forward::leader_addr;
+use crate::server::Server;
+use crate::storage::pb::{self, peer_request};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{info, warn};
+
+pub async fn run(server: Arc<Server>) {
+    let Some(ensemble) = server.ensemble.clone() else {
+        return;
+    };
+    let period = (server.core.config.tick_time / 2)
+        .clamp(Duration::from_millis(20), Duration::from_millis(1000));
+    let mut ticker = tokio::time::interval(period);
+    let mut known_leader = None;
+    loop {
+        ticker.tick().await;
+        let metrics = server.raft.metrics().borrow().clone();
+        if metrics.current_leader != known_leader {
+            match metrics.current_leader {
+                Some(leader) => info!(
+                    leader,
+                    term = metrics.current_term,
+                    me = ensemble.me,
+                    "leader elected"
+                ),
+                None => warn!(me = ensemble.me, "no leader: lost contact with the quorum"),
+            }
+            known_leader = metrics.current_leader;
+        }
+        if server.is_leader() {
+            let membership = metrics.membership_config.membership();
+            for (id, node) in &ensemble.observers {
+                if membership.get_node(id).is_none() {
+                    info!(observer = id, addr = %node.addr, "adding observer");
+                    if let Err(e) = server.raft.add_learner(*id, node.clone(), false).await {
+                        warn!(observer = id, error = %e, "cannot add observer");
+                    }
+                }
+            }
+            continue;
+        }
+        let sessions = server.core.sessions.lock().attached_sessions();
+        if sessions.is_empty() {
+            continue;
+        }
+        let Some(addr) = leader_addr(&server.raft) else {
+            continue;
+        };
+        let link = ensemble.links.get(&addr);
+        let touch = peer_request::Body::TouchSessions(pb::TouchSessions { sessions });
+        tokio::spawn(async move {
+            let _ = link.call(touch, Duration::from_secs(2)).await;
+        });
+    }
+}
