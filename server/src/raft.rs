@@ -198,6 +198,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
         let (tree, info) = snapshot::read(&path)
             .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e)))?;
+        info!(
+            index,
+            nodes = tree.node_count(),
+            "snapshot installed from the leader"
+        );
         self.core.replace_tree(tree);
         self.info = info;
         Ok(())

@@ -49,6 +49,13 @@ pub fn command(word: &[u8; 4]) -> Option<&'static str> {
 
 /// Runs a command and returns the text to send before closing.
 pub fn run(server: &Server, cmd: &str) -> String {
+    // As ZooKeeper's `CommandExecutor`: without a running server (here: no
+    // contact with a quorum) only a few commands answer.
+    let needs_quorum = !matches!(cmd, "ruok" | "conf" | "envi" | "isro" | "dirs");
+    if needs_quorum && !server.has_quorum() && server.core.config.four_letter_whitelist.allows(cmd)
+    {
+        return "This ZooKeeper instance is not currently serving requests\n".to_owned();
+    }
     answer_in_mode(&server.core, server.mode(), cmd)
 }
 

@@ -1,0 +1,272 @@
+"""Replicated corral-server: an ensemble of 3 voters (+ an observer) on
+loopback, driven by kazoo. Roles, replication through every member, writes
+acknowledged across a kill -9 of the leader, sessions that move with their
+client, a minority that stops serving, a follower brought back by snapshot.
+The first test also runs against a 3-node Apache ZooKeeper 3.8 ensemble, so
+what it asserts is ZooKeeper's behaviour.
+"""
+
+import threading
+import time
+
+import pytest
+from kazoo.exceptions import KazooException, NoNodeError
+
+from conftest import KINDS, kazoo_client
+from ensemble import Ensemble
+
+pytestmark = pytest.mark.timeout(240)
+
+CORRAL_ONLY = pytest.mark.skipif("corral" not in KINDS, reason="corral kind not selected")
+
+
+def client_on(member, **kw):
+    c = kazoo_client(member.hosts, **kw)
+    c.start(timeout=15)
+    return c
+
+
+def tree_dump(client, path="/"):
+    """Every znode under `path` (but /zookeeper) with its data and versions."""
+    out = {}
+    stack = [path]
+    while stack:
+        p = stack.pop()
+        data, stat = client.get(p)
+        out[p] = (data, stat.version, stat.cversion, stat.numChildren, stat.ephemeralOwner)
+        for child in client.get_children(p):
+            cp = (p.rstrip("/") + "/" + child)
+            if cp != "/zookeeper":
+                stack.append(cp)
+    return out
+
+
+@pytest.fixture
+def ensemble_factory():
+    made = []
+
+    def make(kind="corral", **kw):
+        e = Ensemble(kind, **kw)
+        made.append(e)
+        try:
+            return e.start()
+        except Exception:
+            e.cleanup()
+            raise
+
+    yield make
+    for e in made:
+        e.cleanup()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_roles_and_replication_through_every_member(kind, ensemble_factory):
+    ens = ensemble_factory(kind, voters=3, observers=1)
+    modes = sorted(m.mode() for m in ens.members)
+    assert modes == ["follower", "follower", "leader", "observer"]
+
+    clients = [client_on(m) for m in ens.members]
+    try:
+        root = "/repl"
+        clients[0].create(root)
+        fired = threading.Event()
+        clients[3].get(root, watch=lambda event: fired.set())
+        for i, c in enumerate(clients):
+            c.create("%s/from-%d" % (root, i), b"value-%d" % i)
+        clients[1].set(root, b"changed")
+        assert fired.wait(10), "a watch set on the observer fires for a write made elsewhere"
+        eph = clients[2].create("%s/eph" % root, b"e", ephemeral=True)
+        for c in clients:
+            c.sync(root)
+            children = sorted(c.get_children(root))
+            assert children == ["eph", "from-0", "from-1", "from-2", "from-3"]
+            assert c.get("%s/from-3" % root)[0] == b"value-3"
+            assert c.get(root)[0] == b"changed"
+            assert c.exists(eph).ephemeralOwner == clients[2].client_id[0]
+        dumps = [tree_dump(c, root) for c in clients]
+        assert all(d == dumps[0] for d in dumps)
+    finally:
+        for c in clients:
+            c.stop()
+            c.close()
+
+
+def writer(client, tag, stop, acked, unknown):
+    """Sequential creates carrying a unique token; records which were
+    acknowledged and which failed without an answer."""
+    i = 0
+    while not stop.is_set():
+        token = ("%s-%d" % (tag, i)).encode()
+        i += 1
+        try:
+            client.create("/load/w-", token, sequence=True)
+            acked.append(token)
+        except KazooException:
+            unknown.append(token)
+            time.sleep(0.05)
+
+
+@CORRAL_ONLY
+def test_leader_killed_under_load_loses_no_acknowledged_write(ensemble_factory):
+    ens = ensemble_factory("corral", voters=3)
+    setup = client_on(ens.members[0])
+    setup.create("/load")
+    setup.stop()
+
+    stop = threading.Event()
+    acked, unknown, clients, threads = [], [], [], []
+    for t in range(4):
+        c = kazoo_client(ens.hosts, timeout=4.0)
+        c.start(timeout=15)
+        clients.append(c)
+        th = threading.Thread(target=writer, args=(c, "t%d" % t, stop, acked, unknown))
+        th.start()
+        threads.append(th)
+    try:
+        time.sleep(1.5)
+        old = ens.leader()
+        old.kill()
+        new = ens.leader(among=[m for m in ens.members if m is not old])
+        assert new is not old
+        before = len(acked)
+        time.sleep(2.5)
+        stop.set()
+        for th in threads:
+            th.join(30)
+        assert len(acked) > before, "writes go on after the new leader is elected"
+        ens.start_member(old)
+
+        dumps = []
+        for m in ens.members:
+            c = client_on(m)
+            try:
+                c.sync("/load")
+                children = c.get_children("/load")
+                tokens = [c.get("/load/" + ch)[0] for ch in children]
+                dumps.append(tree_dump(c, "/load"))
+            finally:
+                c.stop()
+                c.close()
+            for token in acked:
+                assert tokens.count(token) == 1, (m, token)
+            for token in unknown:
+                assert tokens.count(token) <= 1, (m, token)
+            assert set(tokens) <= set(acked) | set(unknown)
+        assert all(d == dumps[0] for d in dumps), "every member holds the same tree"
+        assert len(acked) > 50
+    finally:
+        stop.set()
+        for c in clients:
+            c.stop()
+            c.close()
+
+
+@CORRAL_ONLY
+def test_session_and_ephemeral_survive_their_server(ensemble_factory):
+    ens = ensemble_factory("corral", voters=3)
+    follower = ens.followers()[0]
+    others = [m for m in ens.members if m is not follower]
+    hosts = ",".join([follower.hosts] + [m.hosts for m in others])
+    c = kazoo_client(hosts, timeout=6.0, randomize_hosts=False)
+    c.start(timeout=15)
+    try:
+        assert c._connection._socket.getpeername()[1] == follower.port
+        session = c.client_id[0]
+        c.create("/mover", b"x", ephemeral=True)
+        follower.kill()
+        c.retry(c.create, "/after-move", b"y")
+        assert c.client_id[0] == session
+        assert c._connection._socket.getpeername()[1] != follower.port
+        assert c.exists("/mover").ephemeralOwner == session
+        # Kept alive through another server well past the session timeout.
+        time.sleep(8)
+        assert c.exists("/mover") is not None
+        ens.start_member(follower)
+        check = client_on(follower)
+        try:
+            check.sync("/")
+            assert check.exists("/mover").ephemeralOwner == session
+        finally:
+            check.stop()
+            check.close()
+    finally:
+        c.stop()
+        c.close()
+    # Closing the session removes the ephemeral everywhere.
+    for m in ens.members:
+        check = client_on(m)
+        try:
+            check.sync("/")
+            assert check.exists("/mover") is None
+        finally:
+            check.stop()
+            check.close()
+
+
+@CORRAL_ONLY
+def test_minority_stops_serving_and_recovers(ensemble_factory):
+    ens = ensemble_factory("corral", voters=3)
+    survivor = ens.followers()[0]
+    c = client_on(survivor)
+    c.create("/before", b"1")
+    c.stop()
+    c.close()
+    for m in ens.members:
+        if m is not survivor:
+            m.kill()
+    deadline = time.time() + 10
+    while time.time() < deadline and survivor.mode() is not None:
+        time.sleep(0.1)
+    assert survivor.mode() is None, "a server without a quorum says it is not serving"
+    assert "not currently serving" in survivor.four_letter("srvr")
+    lonely = kazoo_client(survivor.hosts)
+    with pytest.raises(Exception):
+        lonely.start(timeout=2)
+    lonely.close()
+
+    for m in ens.members:
+        if m is not survivor:
+            ens.start_member(m)
+    ens.wait_serving(survivor)
+    c = client_on(survivor)
+    try:
+        c.create("/after", b"2")
+        assert c.get("/before")[0] == b"1"
+    finally:
+        c.stop()
+        c.close()
+
+
+@CORRAL_ONLY
+def test_follower_behind_the_purged_log_catches_up_by_snapshot(ensemble_factory):
+    ens = ensemble_factory("corral", voters=3, extra_cfg=["snapCount=300"])
+    leader = ens.leader()
+    behind = ens.followers()[0]
+    behind.kill()
+    c = client_on(leader)
+    try:
+        c.create("/bulk")
+        # One txn each (snapCount counts txns; a multi is one).
+        for batch in range(20):
+            pending = [
+                c.create_async("/bulk/n%04d" % (batch * 100 + i), b"%d" % i)
+                for i in range(100)
+            ]
+            for p in pending:
+                p.get(timeout=30)
+        expected = tree_dump(c, "/bulk")
+    finally:
+        c.stop()
+        c.close()
+    # Snapshots every 300 txns and the log purged back to the previous one:
+    # the leader no longer has the entries the stopped follower lacks.
+    ens.start_member(behind)
+    check = client_on(behind)
+    try:
+        check.sync("/bulk")
+        assert tree_dump(check, "/bulk") == expected
+        assert len(expected) == 2001
+    finally:
+        check.stop()
+        check.close()
+    assert "snapshot installed from the leader" in behind.log_text()
