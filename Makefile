@@ -5,7 +5,13 @@ CARGO ?= cargo
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 
-.PHONY: run build test test-deps test-rust test-python lint bench
+.PHONY: run build test test-deps test-rust test-python test-python-pkg test-c test-php lint bench
+
+cluster:
+	bash scripts/cluster.sh start
+
+cluster-stop:
+	bash scripts/cluster.sh stop
 
 run:
 	$(CARGO) build --release -p corral-server
@@ -15,7 +21,7 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-test: test-deps lint test-rust test-python
+test: test-deps lint test-rust test-python test-python-pkg test-c test-php
 
 test-deps:
 	bash tests/setup.sh
@@ -30,6 +36,25 @@ test-rust:
 
 test-python: build
 	CORRAL_SERVER=$(CURDIR)/target/debug/corral-server $(PY) -m pytest -q tests/python
+
+# The Python package `corral` (python/; installed into the venv by
+# tests/setup.sh): typed (mypy --strict, stubtest), tested against
+# corral-server and Apache ZooKeeper.
+test-python-pkg: test-deps
+	$(CARGO) build -p corral-server
+	cd python && $(VENV)/bin/mypy && $(PY) -m mypy.stubtest corral._corral
+	CORRAL_SERVER=$(CURDIR)/target/debug/corral-server $(PY) -m pytest -q python/tests
+
+test-c:
+	$(MAKE) -C bindings/c test PROFILE=debug
+
+test-php:
+	$(MAKE) -C bindings/c lib PROFILE=debug
+	$(CARGO) build -p corral-server
+	cd bindings/php && CORRAL_LIB=$(CURDIR)/target/debug/libcorral.so \
+		CORRAL_SERVER=$(CURDIR)/target/debug/corral-server \
+		python3 ../c/tests/with_servers.py -- \
+		sh -c 'phpunit && php examples/quickstart.php "$$CORRAL_HOSTS" >/dev/null'
 
 bench:
 	bash tests/bench/run.sh

@@ -4,7 +4,8 @@
 #   - Debian packages: Apache ZooKeeper (server jar + zkCli.sh), zookeeper-bin
 #     (cli_mt, the C client shell), Java, Node.js/npm and python3-venv when missing;
 #   - a Python venv at <repo>/.venv with tests/requirements.txt;
-#   - npm packages of tests/node (npm ci from the committed package-lock.json).
+#   - npm packages of tests/node (npm ci from the committed package-lock.json);
+#   - the Python package `corral` (python/), built into the venv by maturin.
 # Only Debian's, PyPI's and npm's registries are used.
 set -euo pipefail
 
@@ -18,6 +19,8 @@ sha() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 # --- Debian packages ---------------------------------------------------------
 APT_PACKAGES=(zookeeper zookeeper-bin)
+# C and PHP bindings (make test-c, test-php): compiler, valgrind, PHP with FFI, phpunit
+APT_PACKAGES+=(gcc libc6-dev valgrind php-cli phpunit)
 command -v java >/dev/null 2>&1 || APT_PACKAGES+=(default-jre-headless)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
@@ -69,6 +72,24 @@ if [[ -f $REQ ]]; then
     if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
         log "pip install -r tests/requirements.txt"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ" </dev/null
+        echo "$want" >"$stamp"
+    fi
+fi
+
+# --- the Python package `corral` (python/) -------------------------------------
+# `maturin develop`: a debug build from the cargo workspace, installed into the
+# venv (editable); again only when its sources or the client core's change.
+PKG="$REPO/python"
+if [[ -f $PKG/pyproject.toml ]]; then
+    want="$(find "$PKG/Cargo.toml" "$PKG/pyproject.toml" "$PKG/src" "$PKG/python" \
+        "$REPO/client-core" "$REPO/protocol" "$REPO/Cargo.lock" -type f \
+        \( -name '*.rs' -o -name '*.toml' -o -name '*.py' -o -name '*.pyi' -o -name 'Cargo.lock' \) \
+        -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+    stamp="$VENV/.corral-python.sha256"
+    if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]] \
+        || ! "$VENV/bin/python" -c 'import corral._corral' >/dev/null 2>&1; then
+        log "maturin develop (python/)"
+        (cd "$PKG" && VIRTUAL_ENV="$VENV" "$VENV/bin/maturin" develop </dev/null)
         echo "$want" >"$stamp"
     fi
 fi

@@ -1,0 +1,31 @@
+//! `corral._corral`: the native part of the Python package `corral`.
+//!
+//! A thin binding of `corral-client`: every operation is the core's, with
+//! kazoo's names, arguments and results. Layout:
+//! - `runtime.rs`: the process's tokio runtime (rebuilt after fork), blocking
+//!   waits with the GIL released, and the bridge to asyncio futures;
+//! - `core.rs`: what both clients share (session lifecycle, listeners);
+//! - `ops.rs`: the operations; `paths.rs`: ensure_path / recursive delete;
+//! - `client.rs` / `aio.rs`: the blocking `Client` and the `AsyncClient`;
+//! - `dispatch.rs`: the callback thread; `convert.rs`: value types;
+//!   `errors.rs`: core errors -> `corral.exceptions`.
+
+use pyo3::prelude::*;
+
+mod aio;
+mod client;
+mod convert;
+mod core;
+mod dispatch;
+mod errors;
+mod ops;
+mod paths;
+mod runtime;
+
+#[pymodule]
+fn _corral(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::PyClient>()?;
+    m.add_class::<aio::PyAsyncClient>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
