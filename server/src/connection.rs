@@ -260,6 +260,7 @@ enum Work {
         xid: i32,
         rx: WriteReceiver,
         started: Instant,
+        op: OpCode,
     },
     Read {
         xid: i32,
@@ -391,7 +392,7 @@ async fn read_requests(
                     };
                     let _ = tx.send(outcome);
                 });
-                send(work, Work::Write { xid, rx, started }).await?;
+                send(work, Work::Write { xid, rx, started, op }).await?;
                 continue;
             }
             request => {
@@ -418,7 +419,7 @@ async fn read_requests(
                 continue;
             }
         };
-        send(work, Work::Write { xid, rx, started }).await?;
+        send(work, Work::Write { xid, rx, started, op }).await?;
         if closing {
             send(work, Work::Close).await?;
             return Ok(());
@@ -455,13 +456,18 @@ async fn respond(
                 let _ = outbox.send(Outbound::Close);
                 return;
             }
-            Work::Write { xid, rx, started } => {
+            Work::Write {
+                xid,
+                rx,
+                started,
+                op,
+            } => {
                 let frame = match outcome(rx).await {
                     Ok(o) => reply_frame(xid, o.zxid, o.err.map_or(0, ErrorCode::code), &o.body),
                     Err(e) => reply_frame(xid, core.last_zxid(), e.code(), &[]),
                 };
                 let _ = outbox.send(Outbound::Frame(frame));
-                finish(core, started);
+                finish(core, started, op);
             }
             Work::Read {
                 xid,
@@ -476,15 +482,16 @@ async fn respond(
                     outbox: &outbox,
                 };
                 reads::execute(core, &caller, xid, &request);
-                finish(core, started);
+                finish(core, started, request.op_code());
             }
         }
     }
 }
 
-fn finish(core: &crate::core::Core, started: Instant) {
+fn finish(core: &crate::core::Core, started: Instant, op: OpCode) {
     core.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
     core.stats.record_latency(started);
+    crate::admin::metrics::request_done(op, started);
 }
 
 /// Writes queued frames, flushing when the queue runs dry.

@@ -90,6 +90,16 @@ impl SessionTable {
         }
     }
 
+    /// Closes every client connection (this server lost its quorum: the
+    /// clients should move to a server that has one).
+    pub fn close_all_connections(&mut self) -> usize {
+        let count = self.attached.len();
+        for (_, outbox) in self.attached.values() {
+            let _ = outbox.send(Outbound::Close);
+        }
+        count
+    }
+
     /// Sessions held by this server's connections.
     pub fn attached_sessions(&self) -> Vec<i64> {
         self.attached.keys().copied().collect()

@@ -2,6 +2,7 @@
 //! connection -> prep -> Raft log (openraft) -> apply to the data tree ->
 //! reply + watch events, in standalone mode as a one-member Raft group.
 
+pub mod admin;
 pub mod apply;
 pub mod auth;
 pub mod config;

@@ -19,6 +19,15 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     server: ServerArgs,
+    /// Log lines as human-readable text or as one JSON object each
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,15 +38,18 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,openraft=warn")),
-        )
-        .init();
-    let cli = Cli::parse();
+        );
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
     match cli.command {
         Some(Command::Import(args)) => {
             let summary = corral_server::import::run(&args.options()?)?;
@@ -54,6 +66,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let addr = std::net::SocketAddr::new(config.client_address, config.client_port);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let server = corral_server::Server::start(config).await?;
+    corral_server::admin::start(server.clone()).await;
     server.serve(listener, shutdown_signal()).await
 }
 

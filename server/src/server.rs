@@ -34,6 +34,10 @@ pub struct Server {
 
 pub use crate::proposer::WriteReceiver;
 
+/// A leader not acknowledged by a quorum for this long (a few heartbeats,
+/// more than an election timeout) no longer counts itself as serving.
+const LEADER_LEASE_MS: u64 = 400;
+
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -111,7 +115,19 @@ impl Server {
     /// Whether clients may be served: standalone always; in an ensemble
     /// while a leader is known (a server cut off from the quorum stops).
     pub fn has_quorum(&self) -> bool {
-        self.ensemble.is_none() || self.raft.metrics().borrow().current_leader.is_some()
+        if self.ensemble.is_none() {
+            return true;
+        }
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        match m.state {
+            // A leader cut off from its followers does not know it was
+            // replaced: it leads only while a quorum acknowledges it.
+            openraft::ServerState::Leader => m
+                .millis_since_quorum_ack
+                .is_some_and(|ms| ms <= LEADER_LEASE_MS),
+            _ => m.current_leader.is_some(),
+        }
     }
 
     /// As the leader: proposes writes a follower forwarded, in order.
@@ -176,6 +192,9 @@ impl Server {
         auth: Vec<Id>,
         op: TxnOp,
     ) -> Result<WriteReceiver, ErrorCode> {
+        if !self.has_quorum() {
+            return Err(ErrorCode::ConnectionLoss);
+        }
         if self.log.unwritable.load(Ordering::Relaxed) {
             // The disk refuses writes (full?): fail fast instead of queueing.
             return Err(ErrorCode::SystemError);

@@ -125,7 +125,7 @@ fn latency(core: &Core) -> Latency {
     )
 }
 
-fn summary(core: &Core, mode: &'static str) -> Summary {
+pub fn summary(core: &Core, mode: &'static str) -> Summary {
     let (node_count, zxid) = {
         let tree = core.tree.read();
         (tree.node_count(), tree.last_zxid)
@@ -143,7 +143,7 @@ fn summary(core: &Core, mode: &'static str) -> Summary {
     }
 }
 
-fn monitor(core: &Core, mode: &'static str) -> Monitor {
+pub fn monitor(core: &Core, mode: &'static str) -> Monitor {
     let (znode_count, ephemerals_count, approximate_data_size, global_sessions) = {
         let tree = core.tree.read();
         (
@@ -197,7 +197,7 @@ impl WallClock {
 }
 
 /// Connections with a session, oldest first.
-fn connections(core: &Core) -> Vec<Conn> {
+pub fn connections(core: &Core) -> Vec<Conn> {
     let clock = WallClock::new();
     let mut infos: Vec<_> = core.connections.lock().values().cloned().collect();
     infos.sort_by_key(|c| (c.opened, c.session_id));
@@ -231,7 +231,7 @@ fn sessions_of_connections(core: &Core) -> HashMap<ConnId, i64> {
 
 /// What ZooKeeper's `wchc` lists: the paths of each session's data
 /// watches (getData, exists, persistent), by session id.
-fn data_watches(core: &Core) -> Vec<(i64, Vec<String>)> {
+pub fn data_watches(core: &Core) -> Vec<(i64, Vec<String>)> {
     let by_conn: Vec<(ConnId, Vec<String>)> = core
         .watches
         .lock()
@@ -253,7 +253,7 @@ fn data_watches(core: &Core) -> Vec<(i64, Vec<String>)> {
 }
 
 /// `wchp`'s view of the same watches: the sessions watching each path.
-fn by_path(by_session: &[(i64, Vec<String>)]) -> Vec<(String, Vec<i64>)> {
+pub fn by_path(by_session: &[(i64, Vec<String>)]) -> Vec<(String, Vec<i64>)> {
     let mut map: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (session, paths) in by_session {
         for p in paths {

@@ -6,7 +6,7 @@ use super::forward::leader_addr;
 use crate::server::Server;
 use crate::storage::pb::{self, peer_request};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 pub async fn run(server: Arc<Server>) {
@@ -17,8 +17,23 @@ pub async fn run(server: Arc<Server>) {
         .clamp(Duration::from_millis(20), Duration::from_millis(1000));
     let mut ticker = tokio::time::interval(period);
     let mut known_leader = None;
+    // Clients are let go once the quorum has been gone this long, so they
+    // reconnect to a server that has one while their sessions live on.
+    let patience = server.core.config.tick_time.max(Duration::from_millis(600));
+    let mut quorum_lost_at: Option<Instant> = None;
     loop {
         ticker.tick().await;
+        if server.has_quorum() {
+            quorum_lost_at = None;
+        } else {
+            let since = *quorum_lost_at.get_or_insert_with(Instant::now);
+            if since.elapsed() >= patience {
+                let closed = server.core.sessions.lock().close_all_connections();
+                if closed > 0 {
+                    warn!(closed, "no quorum: closing client connections");
+                }
+            }
+        }
         let metrics = server.raft.metrics().borrow().clone();
         if metrics.current_leader != known_leader {
             match metrics.current_leader {

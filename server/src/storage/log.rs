@@ -462,7 +462,9 @@ fn try_write(files: &mut Files, batch: &[(LogId<NodeId>, Vec<u8>)]) -> io::Resul
         len += record::encoded_len(payload);
     }
     files.current.flush()?;
+    let fsync_started = std::time::Instant::now();
     files.current.get_ref().sync_data()?;
+    crate::admin::metrics::fsync_done(fsync_started.elapsed());
     files.current_len = len;
     files.index.lock().locate(places);
     Ok(())
