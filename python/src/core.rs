@@ -106,7 +106,7 @@ impl Core {
         }
     }
 
-    fn builder(&self, connect_timeout: Option<Duration>, first: bool) -> ClientBuilder {
+    pub(crate) fn builder(&self, connect_timeout: Option<Duration>, first: bool) -> ClientBuilder {
         let mut b = Client::builder(&self.opts.hosts)
             .session_timeout(self.opts.session_timeout)
             .read_only(self.opts.read_only)

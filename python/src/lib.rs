@@ -8,7 +8,9 @@
 //! - `ops.rs`: the operations; `paths.rs`: ensure_path / recursive delete;
 //! - `client.rs` / `aio.rs`: the blocking `Client` and the `AsyncClient`;
 //! - `dispatch.rs`: the callback thread; `convert.rs`: value types;
-//!   `errors.rs`: core errors -> `corral.exceptions`.
+//!   `errors.rs`: core errors -> `corral.exceptions`;
+//! - `recipes/`: the core's recipes (locks, semaphore, barriers, counter,
+//!   party, queue, tree cache).
 
 use pyo3::prelude::*;
 
@@ -20,12 +22,14 @@ mod dispatch;
 mod errors;
 mod ops;
 mod paths;
+mod recipes;
 mod runtime;
 
 #[pymodule]
 fn _corral(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::PyClient>()?;
     m.add_class::<aio::PyAsyncClient>()?;
+    recipes::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -340,6 +340,9 @@ pub struct Started {
     pub log: DiskLog,
 }
 
+/// How long a starting ensemble member waits before it may campaign.
+const STARTUP_QUIET: Duration = Duration::from_millis(1000);
+
 /// The members of an ensemble, as zoo.cfg's `server.N` lines give them.
 #[derive(Clone)]
 pub struct Ensemble {
@@ -353,6 +356,25 @@ pub struct Ensemble {
 }
 
 impl Ensemble {
+    /// Heartbeat and election timeout range (ms), tuned for a LAN: a
+    /// follower that hears no heartbeat starts an election after
+    /// `max` (openraft's leader lease) plus a random time in `min..max`.
+    /// Each voter gets its own range by rank of id, so after a leader dies
+    /// the survivors do not all stand at once and split the vote: the
+    /// first one asks when the others' leases are over, within 95-170 ms.
+    pub fn election_timeouts(&self) -> (u64, u64, u64) {
+        const HEARTBEAT: u64 = 15;
+        const BASE: u64 = 40;
+        const STEP: u64 = 15;
+        let rank = self
+            .voters
+            .keys()
+            .position(|id| *id == self.me)
+            .unwrap_or(self.voters.len()) as u64;
+        let min = BASE + STEP * rank;
+        (HEARTBEAT, min, min + STEP)
+    }
+
     pub fn from_config(config: &crate::config::ServerConfig) -> Option<Ensemble> {
         if config.servers.len() < 2 {
             return None;
@@ -429,14 +451,13 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
     }
     let last_index = log.last_index();
 
-    // Tuned for a LAN: a dead leader is replaced within a few hundred ms.
-    let (election_min, election_max) = match ensemble {
-        None => (100, 150),
-        Some(_) => (150, 300),
+    let (heartbeat, election_min, election_max) = match &ensemble {
+        None => (50, 100, 150),
+        Some(e) => e.election_timeouts(),
     };
     let raft_config = openraft::Config {
         cluster_name: "corral".into(),
-        heartbeat_interval: 50,
+        heartbeat_interval: heartbeat,
         election_timeout_min: election_min,
         election_timeout_max: election_max,
         // Snapshots are triggered by txn count ([`trigger_snapshots`]).
@@ -467,6 +488,15 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
         state_machine,
     )
     .await?;
+    // A server that just started stands for election only after a while:
+    // the leader's retries reach it first, so rejoining does not disrupt a
+    // healthy ensemble (it votes meanwhile).
+    raft.runtime_config().elect(false);
+    let quiet = raft.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(STARTUP_QUIET).await;
+        quiet.runtime_config().elect(true);
+    });
     if ensemble.voters.contains_key(&ensemble.me) && !raft.is_initialized().await? {
         // Every voter may do this with the same members; it is a no-op
         // once the group has formed.

@@ -1,6 +1,7 @@
 """``Client`` and ``AsyncClient``: the native clients plus kazoo's pure
 Python conveniences (transactions, ``retry``, ``DataWatch``,
-``ChildrenWatch``)."""
+``ChildrenWatch``) and the recipe factories (``client.Lock(path, id)``...,
+as kazoo's)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,22 @@ from types import TracebackType
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from . import _corral
+from .recipe.barrier import Barrier, DoubleBarrier
+from .recipe.cache import TreeCache
+from .recipe.counter import Counter
+from .recipe.election import AsyncElection, Election
+from .recipe.lock import (
+    AsyncLock,
+    AsyncReadLock,
+    AsyncSemaphore,
+    AsyncWriteLock,
+    Lock,
+    ReadLock,
+    Semaphore,
+    WriteLock,
+)
+from .recipe.party import Party
+from .recipe.queue import LockingQueue, Queue
 from .retry import KazooRetry
 from .security import ACL
 from .states import ZnodeStat
@@ -130,6 +147,54 @@ class Client(_corral.Client):
     ) -> ChildrenWatch:
         return ChildrenWatch(self, path, func, allow_session_lost, send_event)
 
+    # ---- recipes (kazoo's factories; see corral.recipe) ----------------
+
+    def Lock(
+        self, path: str, identifier: Optional[Any] = None, extra_lock_patterns: Sequence[str] = ()
+    ) -> Lock:
+        return Lock(self, path, identifier, extra_lock_patterns)
+
+    def ReadLock(
+        self, path: str, identifier: Optional[Any] = None, extra_lock_patterns: Sequence[str] = ()
+    ) -> ReadLock:
+        return ReadLock(self, path, identifier, extra_lock_patterns)
+
+    def WriteLock(
+        self, path: str, identifier: Optional[Any] = None, extra_lock_patterns: Sequence[str] = ()
+    ) -> WriteLock:
+        return WriteLock(self, path, identifier, extra_lock_patterns)
+
+    def Semaphore(
+        self, path: str, identifier: Optional[Any] = None, max_leases: int = 1
+    ) -> Semaphore:
+        return Semaphore(self, path, identifier, max_leases)
+
+    def Election(self, path: str, identifier: Optional[Any] = None) -> Election:
+        return Election(self, path, identifier)
+
+    def Barrier(self, path: str) -> Barrier:
+        return Barrier(self, path)
+
+    def DoubleBarrier(
+        self, path: str, num_clients: int, identifier: Optional[Any] = None
+    ) -> DoubleBarrier:
+        return DoubleBarrier(self, path, num_clients, identifier)
+
+    def Counter(self, path: str, default: int = 0, support_curator: bool = False) -> Counter:
+        return Counter(self, path, default, support_curator)
+
+    def Party(self, path: str, identifier: Optional[Any] = None) -> Party:
+        return Party(self, path, identifier)
+
+    def Queue(self, path: str) -> Queue:
+        return Queue(self, path)
+
+    def LockingQueue(self, path: str) -> LockingQueue:
+        return LockingQueue(self, path)
+
+    def TreeCache(self, path: str) -> TreeCache:
+        return TreeCache(self, path)
+
 
 class AsyncClient(_corral.AsyncClient):
     """The operations of :class:`Client` as coroutines for asyncio
@@ -139,6 +204,31 @@ class AsyncClient(_corral.AsyncClient):
 
     def transaction(self) -> AsyncTransactionRequest:
         return AsyncTransactionRequest(self)
+
+    # ---- recipes: awaitable, with async context managers ---------------
+
+    def Lock(
+        self, path: str, identifier: Optional[Any] = None, extra_lock_patterns: Sequence[str] = ()
+    ) -> AsyncLock:
+        return AsyncLock(self, path, identifier, extra_lock_patterns)
+
+    def ReadLock(
+        self, path: str, identifier: Optional[Any] = None, extra_lock_patterns: Sequence[str] = ()
+    ) -> AsyncReadLock:
+        return AsyncReadLock(self, path, identifier, extra_lock_patterns)
+
+    def WriteLock(
+        self, path: str, identifier: Optional[Any] = None, extra_lock_patterns: Sequence[str] = ()
+    ) -> AsyncWriteLock:
+        return AsyncWriteLock(self, path, identifier, extra_lock_patterns)
+
+    def Semaphore(
+        self, path: str, identifier: Optional[Any] = None, max_leases: int = 1
+    ) -> AsyncSemaphore:
+        return AsyncSemaphore(self, path, identifier, max_leases)
+
+    def Election(self, path: str, identifier: Optional[Any] = None) -> AsyncElection:
+        return AsyncElection(self, path, identifier)
 
     async def __aenter__(self) -> "AsyncClient":
         await self.start()

@@ -83,10 +83,16 @@ pub struct PyLock {
 impl PyLock {
     fn make(&self, py: Python<'_>) -> PyResult<(corral_client::Client, Arc<Handle>)> {
         self.handle.get(py, |c| match self.kind.as_str() {
-            "read" => Handle::Read(ReadWriteLock::with_data(c, &self.path, self.identifier.clone())),
-            "write" => {
-                Handle::Write(ReadWriteLock::with_data(c, &self.path, self.identifier.clone()))
-            }
+            "read" => Handle::Read(ReadWriteLock::with_data(
+                c,
+                &self.path,
+                self.identifier.clone(),
+            )),
+            "write" => Handle::Write(ReadWriteLock::with_data(
+                c,
+                &self.path,
+                self.identifier.clone(),
+            )),
             _ => Handle::Mutex(Lock::new(c, &self.path).with_data(self.identifier.clone())),
         })
     }
@@ -102,9 +108,16 @@ impl PyLock {
 impl PyLock {
     #[new]
     #[pyo3(signature = (client, path, identifier, kind="lock"))]
-    fn new(client: &Bound<'_, PyAny>, path: String, identifier: Vec<u8>, kind: &str) -> PyResult<Self> {
+    fn new(
+        client: &Bound<'_, PyAny>,
+        path: String,
+        identifier: Vec<u8>,
+        kind: &str,
+    ) -> PyResult<Self> {
         if !matches!(kind, "lock" | "read" | "write") {
-            return Err(PyValueError::new_err("kind must be 'lock', 'read' or 'write'"));
+            return Err(PyValueError::new_err(
+                "kind must be 'lock', 'read' or 'write'",
+            ));
         }
         Ok(PyLock {
             handle: PerSession::new(core_of(client)?),

@@ -120,13 +120,13 @@ impl<T> PerSession<T> {
         }
     }
 
-    pub fn core(&self) -> &Core {
-        &self.core
-    }
-
     /// The handle for the current session (made by `make` if needed), and
     /// that session.
-    pub fn get(&self, py: Python<'_>, make: impl FnOnce(&Client) -> T) -> PyResult<(Client, Arc<T>)> {
+    pub fn get(
+        &self,
+        py: Python<'_>,
+        make: impl FnOnce(&Client) -> T,
+    ) -> PyResult<(Client, Arc<T>)> {
         let client = self.core.session(py)?;
         let mut cur = self.current.lock().unwrap();
         if let Some((c, h)) = &*cur {
@@ -141,7 +141,11 @@ impl<T> PerSession<T> {
 
     /// The handle last made, if any.
     pub fn peek(&self) -> Option<Arc<T>> {
-        self.current.lock().unwrap().as_ref().map(|(_, h)| h.clone())
+        self.current
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|(_, h)| h.clone())
     }
 
     pub fn finish(&self, py: Python<'_>, op: OpFuture) -> PyResult<Py<PyAny>> {

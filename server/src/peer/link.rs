@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use prost::Message;
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
@@ -28,6 +28,15 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<peer_reply::Body>>>>;
 struct Conn {
     requests: mpsc::Sender<pb::PeerRequest>,
     pending: Pending,
+    /// Cleared by the reply reader when the connection ends, before it
+    /// fails what is pending.
+    alive: Arc<AtomicBool>,
+}
+
+impl Conn {
+    fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst) && !self.requests.is_closed()
+    }
 }
 
 /// The link to one peer. Cheap to share.
@@ -58,12 +67,21 @@ impl Link {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let mut conn = self.conn.lock().await;
-        let live = conn.as_ref().is_some_and(|c| !c.requests.is_closed());
-        if !live {
+        if !conn.as_ref().is_some_and(Conn::is_alive) {
             *conn = Some(self.dial().await?);
         }
         let c = conn.as_ref().expect("dialed");
         c.pending.lock().insert(id, tx);
+        // Checked after the insert: a reader that ended before it did not
+        // see this request, one that ends after it fails it.
+        if !c.alive.load(Ordering::SeqCst) {
+            c.pending.lock().remove(&id);
+            *conn = None;
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "peer connection closed",
+            ));
+        }
         let request = pb::PeerRequest {
             id,
             body: Some(body),
@@ -105,9 +123,14 @@ impl Link {
         let (read, write) = stream.into_split();
         let (requests, queue) = mpsc::channel(QUEUE);
         let pending: Pending = Default::default();
+        let alive = Arc::new(AtomicBool::new(true));
         tokio::spawn(write_requests(write, queue));
-        tokio::spawn(read_replies(read, pending.clone()));
-        Ok(Conn { requests, pending })
+        tokio::spawn(read_replies(read, pending.clone(), alive.clone()));
+        Ok(Conn {
+            requests,
+            pending,
+            alive,
+        })
     }
 }
 
@@ -133,7 +156,11 @@ async fn write_requests(
     }
 }
 
-async fn read_replies(mut read: tokio::net::tcp::OwnedReadHalf, pending: Pending) {
+async fn read_replies(
+    mut read: tokio::net::tcp::OwnedReadHalf,
+    pending: Pending,
+    alive: Arc<AtomicBool>,
+) {
     let mut buf = BytesMut::with_capacity(64 << 10);
     // Whatever ends this loop drops `pending`'s senders: their callers see
     // the connection as lost.
@@ -146,6 +173,7 @@ async fn read_replies(mut read: tokio::net::tcp::OwnedReadHalf, pending: Pending
             let _ = waiter.send(body);
         }
     }
+    alive.store(false, Ordering::SeqCst);
     pending.lock().clear();
 }
 

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One [`Link`] per peer address, shared by Raft and the write forwarder.
 #[derive(Clone, Default)]
@@ -85,6 +86,16 @@ fn undecodable<E: std::error::Error>(e: crate::storage::codec::InvalidRecord) ->
 }
 
 impl RaftNetwork<TypeConfig> for PeerNetwork {
+    /// After a peer is found unreachable, retry soon, then less often: a
+    /// restarted server hears from the leader before it thinks of an
+    /// election (openraft's default waits 500 ms every time).
+    fn backoff(&self) -> openraft::network::Backoff {
+        let delays = (0..5)
+            .map(|i| Duration::from_millis(20 << i))
+            .chain(std::iter::repeat(Duration::from_millis(500)));
+        openraft::network::Backoff::new(delays)
+    }
+
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Python client throughput: corral (the `corral` package) vs kazoo, on the
+same corral-server in the same run. Run by tests/bench/python_bench.sh,
+which builds the release package into its own venv and the release server.
+
+Loads: getData only, and setData only, on 100 znodes of 100 bytes (sets
+are bounded by the server's fsync of its transaction log). Modes, each
+for --duration seconds after --warmup seconds:
+  sync-1       one client, one Python thread, one call at a time;
+  sync-8       one client shared by 8 Python threads;
+  async-256    corral: an AsyncClient with 256 coroutines each awaiting one
+               call at a time (256 in flight); kazoo, which has no asyncio
+               client, the same through get_async/set_async (256 in flight).
+Writes the Markdown report to --out and prints it.
+"""
+
+import argparse
+import asyncio
+import datetime
+import logging
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "python"))
+
+import servers  # noqa: E402  (the repo's server harness)
+
+import corral  # noqa: E402
+import kazoo  # noqa: E402
+from kazoo.client import KazooClient  # noqa: E402
+
+ZNODES = 100
+VALUE = b"v" * 100
+ROOT = "/python-bench"
+PATHS = ["%s/n%03d" % (ROOT, i) for i in range(ZNODES)]
+
+
+class Window:
+    """Counts the operations that complete inside [start+warmup, end]."""
+
+    def __init__(self, warmup, duration):
+        now = time.monotonic()
+        self.measure_from = now + warmup
+        self.end = self.measure_from + duration
+        self.duration = duration
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def running(self):
+        return time.monotonic() < self.end
+
+    def done(self, n=1):
+        t = time.monotonic()
+        if self.measure_from <= t <= self.end:
+            with self.lock:
+                self.count += n
+
+    def rate(self):
+        return self.count / self.duration
+
+
+def sync_threads(client, load, threads, warmup, duration):
+    w = Window(warmup, duration)
+
+    def worker(offset):
+        i = offset
+        while w.running():
+            path = PATHS[i % ZNODES]
+            if load == "set":
+                client.set(path, VALUE)
+            else:
+                client.get(path)
+            i += 1
+            w.done()
+
+    ts = [threading.Thread(target=worker, args=(k * 7,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return w.rate()
+
+
+def corral_async(hosts, load, in_flight, warmup, duration):
+    async def main():
+        async with corral.AsyncClient(hosts, timeout=10.0) as zk:
+            w = Window(warmup, duration)
+
+            async def worker(offset):
+                i = offset
+                while w.running():
+                    path = PATHS[i % ZNODES]
+                    if load == "set":
+                        await zk.set(path, VALUE)
+                    else:
+                        await zk.get(path)
+                    i += 1
+                    w.done()
+
+            await asyncio.gather(*(worker(k) for k in range(in_flight)))
+            return w.rate()
+
+    return asyncio.run(main())
+
+
+def kazoo_async(client, load, in_flight, warmup, duration):
+    w = Window(warmup, duration)
+    slots = threading.BoundedSemaphore(in_flight)
+
+    def completed(_result):
+        w.done()
+        slots.release()
+
+    i = 0
+    while w.running():
+        slots.acquire()
+        path = PATHS[i % ZNODES]
+        r = client.set_async(path, VALUE) if load == "set" else client.get_async(path)
+        r.rawlink(completed)
+        i += 1
+    for _ in range(in_flight):  # drain
+        slots.acquire()
+    return w.rate()
+
+
+def setup(hosts):
+    zk = corral.Client(hosts, timeout=10.0)
+    zk.start()
+    zk.ensure_path(ROOT)
+    for p in PATHS:
+        if zk.exists(p) is None:
+            zk.create(p, VALUE)
+    zk.stop()
+    zk.close()
+
+
+LOADS = ("get", "set")
+
+
+def measure(hosts, warmup, duration, in_flight):
+    """{(load, mode, client): ops/s}; corral's rows, then kazoo's."""
+    results = {}
+    a = "async-%d" % in_flight
+    zk = corral.Client(hosts, timeout=10.0)
+    zk.start()
+    for load in LOADS:
+        results[(load, "sync-1", "corral")] = sync_threads(zk, load, 1, warmup, duration)
+        results[(load, "sync-8", "corral")] = sync_threads(zk, load, 8, warmup, duration)
+        results[(load, a, "corral")] = corral_async(hosts, load, in_flight, warmup, duration)
+    zk.stop()
+    zk.close()
+
+    kz = KazooClient(hosts=hosts, timeout=10.0)
+    kz.start(timeout=15)
+    for load in LOADS:
+        results[(load, "sync-1", "kazoo")] = sync_threads(kz, load, 1, warmup, duration)
+        results[(load, "sync-8", "kazoo")] = sync_threads(kz, load, 8, warmup, duration)
+        results[(load, a, "kazoo")] = kazoo_async(kz, load, in_flight, warmup, duration)
+    kz.stop()
+    kz.close()
+    return results
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_average():
+    try:
+        return "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        return "unknown"
+
+
+def report(results, args, load_before, load_after):
+    modes = [
+        ("sync-1", "one thread, one call at a time (`zk.get` / `zk.set`)"),
+        ("sync-8", "8 threads sharing one client"),
+        ("async-%d" % args.in_flight,
+         "%d in flight: corral `AsyncClient` (asyncio, %d coroutines); "
+         "kazoo `get_async`/`set_async` (kazoo has no asyncio client)"
+         % (args.in_flight, args.in_flight)),
+    ]
+    git = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip() or "unknown"
+    lines = [
+        "# Python client benchmark: corral vs kazoo",
+        "",
+        "Generated by `bash tests/bench/python_bench.sh` (tests/bench/python_bench.py).",
+        "",
+        "- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip(),
+        "- Machine: %s, %d CPUs (`%s`), %s" % (cpu_model(), os.cpu_count() or 0,
+                                              platform.platform(), platform.python_implementation()
+                                              + " " + platform.python_version()),
+        "- Commit: %s (plus uncommitted work); corral %s (`%s`), kazoo %s"
+        % (git, corral.__version__, os.path.relpath(corral.__file__, REPO),
+           getattr(kazoo, "__version__", "(version unknown)")),
+        "- Server: release corral-server, standalone, on 127.0.0.1 (same machine as "
+        "the clients)",
+        "- Loads: `get` = getData only, `set` = setData only (each set is "
+        "fsynced by the server before its reply), on %d znodes of %d bytes; "
+        "%.0f s warm-up then %.0f s measured per cell; ops/s = calls completed in "
+        "the measured window / its length" % (ZNODES, len(VALUE), args.warmup, args.duration),
+        "- Load average before / after the run: %s / %s. The machine is shared: "
+        "other builds and tests may have been running, so treat absolute "
+        "figures as indicative; both clients ran in the same conditions, "
+        "one after the other." % (load_before, load_after),
+        "",
+        "| load | mode | corral ops/s | kazoo ops/s | corral ÷ kazoo |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for load in LOADS:
+        for mode, _ in modes:
+            c, k = results[(load, mode, "corral")], results[(load, mode, "kazoo")]
+            ratio = c / k if k else float("inf")
+            lines.append("| %s | %s | %.0f | %.0f | %.1fx |" % (load, mode, c, k, ratio))
+    lines += ["", "Modes:", ""]
+    lines += ["- `%s`: %s" % (mode, text) for mode, text in modes]
+    lines += [
+        "",
+        "Reading the figures: every `set` is fsynced by the server before it "
+        "answers, so in the `set` rows both clients mostly wait for the same "
+        "server (its group commit rewards many requests in flight); the `get` "
+        "rows show the clients' own cost per call.",
+        "",
+        "Target (issue 7): 10x kazoo's throughput.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--duration", type=float, default=3.0)
+    ap.add_argument("--in-flight", type=int, default=256)
+    ap.add_argument("--out", default=os.path.join(REPO, "docs", "BENCHMARKS-python.md"))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    srv = servers.Server("corral", tick_time=2000)
+    try:
+        srv.start()
+        load_before = load_average()
+        setup(srv.hosts)
+        results = measure(srv.hosts, args.warmup, args.duration, args.in_flight)
+        load_after = load_average()
+    finally:
+        srv.cleanup()
+    text = report(results, args, load_before, load_after)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

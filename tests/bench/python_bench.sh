@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Python client throughput, corral vs kazoo, on one release corral-server:
+#   bash tests/bench/python_bench.sh     # writes docs/BENCHMARKS-python.md
+# Builds the release corral-server, and a release wheel of the `corral`
+# package (`maturin build --release` into a temp dir) installed into its own
+# venv, .venv-bench, with kazoo from tests/requirements.txt. (Not `maturin
+# develop`: its editable install would replace the debug extension module in
+# python/python/corral that the tests' .venv uses.)
+# BENCH_DURATION / BENCH_WARMUP: seconds per cell, default 3 / 1 (12 cells:
+# about a minute, plus the builds).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$REPO/.venv-bench"
+log() { echo "python_bench.sh: $*" >&2; }
+
+cargo build -q --release -p corral-server
+
+if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    PYTHON=python3
+    if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 && [[ -x /usr/bin/python3 ]]; then
+        PYTHON=/usr/bin/python3
+    fi
+    log "creating $VENV"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import kazoo, maturin' >/dev/null 2>&1; then
+    log "pip install kazoo, maturin"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        "$(grep -i '^kazoo' "$REPO/tests/requirements.txt")" "maturin>=1.9.4,<2" </dev/null
+fi
+WHEELS="$(mktemp -d)"
+trap 'rm -rf "$WHEELS"' EXIT
+log "maturin build --release (python/)"
+(cd "$REPO/python" && "$VENV/bin/maturin" build --release -q -i "$VENV/bin/python" -o "$WHEELS" </dev/null)
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
+    "$WHEELS"/corral-*.whl </dev/null
+
+CORRAL_SERVER="$REPO/target/release/corral-server" "$VENV/bin/python" \
+    "$REPO/tests/bench/python_bench.py" \
+    --duration "${BENCH_DURATION:-3}" --warmup "${BENCH_WARMUP:-1}"
