@@ -38,6 +38,10 @@ pub use crate::proposer::WriteReceiver;
 /// more than an election timeout) no longer counts itself as serving.
 const LEADER_LEASE_MS: u64 = 400;
 
+/// A learner whose log is at most this many entries behind the leader's
+/// counts as synced in `mntr`.
+const SYNCED_LAG: u64 = 1000;
+
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -110,6 +114,30 @@ impl Server {
             openraft::ServerState::Leader => "leader",
             _ => "follower",
         }
+    }
+
+    /// What `mntr` shows on the leader of an ensemble.
+    pub fn leader_stats(&self) -> Option<crate::four_letter::format::LeaderStats> {
+        let ensemble = self.ensemble.as_ref()?;
+        if !self.is_leader() {
+            return None;
+        }
+        let metrics = self.raft.metrics().borrow().clone();
+        let last = metrics.last_log_index.unwrap_or(0);
+        let mut stats = crate::four_letter::format::LeaderStats::default();
+        for (id, matched) in metrics.replication.iter().flatten() {
+            if *id == ensemble.me {
+                continue;
+            }
+            stats.learners += 1;
+            let synced = matched.is_some_and(|m| m.index + SYNCED_LAG >= last);
+            match (synced, ensemble.observers.contains_key(id)) {
+                (true, true) => stats.synced_observers += 1,
+                (true, false) => stats.synced_followers += 1,
+                _ => {}
+            }
+        }
+        Some(stats)
     }
 
     /// Whether clients may be served: standalone always; in an ensemble

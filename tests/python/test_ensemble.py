@@ -65,11 +65,31 @@ def test_roles_and_replication_through_every_member(kind, ensemble_factory):
     modes = sorted(m.mode() for m in ens.members)
     assert modes == ["follower", "follower", "leader", "observer"]
 
+    def mntr(member):
+        return dict(
+            line.split("\t", 1) for line in member.four_letter("mntr").splitlines() if "\t" in line
+        )
+
+    # The leader's mntr has the keys of ZooKeeper's leader (dashboards read them).
+    deadline = time.time() + 10
+    while True:
+        stats = mntr(ens.leader())
+        if stats.get("zk_synced_followers") == "2" or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert stats["zk_server_state"] == "leader"
+    assert stats["zk_synced_followers"] == "2"
+    assert stats["zk_synced_observers"] == "1"
+    assert stats["zk_pending_syncs"] == "0"
+    for m in ens.followers():
+        assert "zk_synced_followers" not in mntr(m)
+
     clients = [client_on(m) for m in ens.members]
     try:
         root = "/repl"
         clients[0].create(root)
         fired = threading.Event()
+        clients[3].sync(root)  # another session's write: sync before reading it
         clients[3].get(root, watch=lambda event: fired.set())
         for i, c in enumerate(clients):
             c.create("%s/from-%d" % (root, i), b"value-%d" % i)

@@ -95,6 +95,20 @@ pub struct Monitor {
     pub open_file_descriptor_count: Option<u64>,
     pub max_file_descriptor_count: Option<u64>,
     pub uptime_ms: u64,
+    /// Only on the leader of an ensemble.
+    pub leader: Option<LeaderStats>,
+}
+
+/// What `mntr` adds on a leader (`LeaderZooKeeperServer.dumpMonitorValues`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaderStats {
+    /// Followers and observers the leader replicates to.
+    pub learners: usize,
+    /// Voting followers whose log is within reach of the leader's.
+    pub synced_followers: usize,
+    pub synced_observers: usize,
+    /// `sync` requests waiting for the leader (they are answered at once).
+    pub pending_syncs: usize,
 }
 
 /// A group of an `ExpiryQueue` (sessions or connections) due at one time.
@@ -215,6 +229,17 @@ pub fn mntr(m: &Monitor) -> String {
         ("uptime", m.uptime_ms.to_string()),
         ("max_latency", m.latency.max.to_string()),
     ]);
+    if let Some(l) = &m.leader {
+        lines.extend([
+            ("learners", l.learners.to_string()),
+            // ZooKeeper 3.4's name, which older dashboards read.
+            ("followers", l.learners.to_string()),
+            ("synced_followers", l.synced_followers.to_string()),
+            ("synced_non_voting_followers", "0".to_owned()),
+            ("synced_observers", l.synced_observers.to_string()),
+            ("pending_syncs", l.pending_syncs.to_string()),
+        ]);
+    }
     let mut out = String::new();
     for (key, value) in lines {
         let _ = writeln!(out, "zk_{key}\t{value}");
@@ -592,6 +617,7 @@ mod tests {
             open_file_descriptor_count: Some(41),
             max_file_descriptor_count: Some(20000),
             uptime_ms: 211_252,
+            leader: None,
         };
         assert_eq!(
             mntr(&m),

@@ -56,6 +56,11 @@ pub fn run(server: &Server, cmd: &str) -> String {
     {
         return "This ZooKeeper instance is not currently serving requests\n".to_owned();
     }
+    if cmd == "mntr" && server.core.config.four_letter_whitelist.allows(cmd) {
+        let mut m = monitor(&server.core, server.mode());
+        m.leader = server.leader_stats();
+        return format::mntr(&m);
+    }
     answer_in_mode(&server.core, server.mode(), cmd)
 }
 
@@ -172,6 +177,7 @@ pub fn monitor(core: &Core, mode: &'static str) -> Monitor {
         open_file_descriptor_count: system::open_fd_count(),
         max_file_descriptor_count: system::max_fd_count(),
         uptime_ms: core.started.elapsed().as_millis() as u64,
+        leader: None,
     }
 }
 
