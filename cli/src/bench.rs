@@ -9,14 +9,23 @@
 //! `--count N` (create workload) ends the run after exactly N successful
 //! creates instead, e.g. to load a tree of a given size; `--parents P`
 //! spreads the creates over P parents.
+//!
+//! `--workload watch` measures watch fan-out instead ([`watch`]): N
+//! watchers, one change, the time until all are notified.
+//!
+//! A progress bar goes to stderr while the run goes (when it is a
+//! terminal); `--plot out.svg` draws the latency percentiles.
 
 mod conn;
 #[cfg(test)]
 mod fake_server;
+mod plot;
+mod progress;
 mod report;
 mod session;
 mod setup;
 mod stats;
+mod watch;
 mod workload;
 
 use std::sync::Arc;
@@ -40,6 +49,9 @@ pub enum Workload {
     /// Persistent sequential creates under /bench-create (or under
     /// `--parents` children of it).
     Create,
+    /// Watch fan-out: `--sessions` watchers on /bench-watch, one setData,
+    /// the time until every watcher is notified (then again).
+    Watch,
 }
 
 impl Workload {
@@ -47,6 +59,7 @@ impl Workload {
         match self {
             Workload::Mixed => "mixed",
             Workload::Create => "create",
+            Workload::Watch => "watch",
         }
     }
 }
@@ -99,6 +112,9 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the latency percentiles as an SVG chart to this file.
+    #[arg(long, value_name = "OUT.svg")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// `--duration` when a timed run does not give it.
@@ -141,7 +157,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Runs the benchmark and prints the report.
 pub async fn run(args: BenchArgs) -> Result<()> {
-    let stats = measure(&args).await?;
+    let bar = progress::start(&args);
+    let stats = measure(&args).await;
+    progress::finish(&bar);
+    let stats = stats?;
+    if let Some(path) = &args.plot {
+        plot::write_svg(path, &args, &stats)?;
+    }
     if args.json {
         println!("{}", report::json(&args, &stats));
     } else {
@@ -154,6 +176,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 pub async fn measure(args: &BenchArgs) -> Result<Stats> {
     if args.time_limit().is_some_and(|d| d.is_zero()) {
         bail!("--duration must be more than zero");
+    }
+    if args.workload == Workload::Watch {
+        return watch::measure(args).await;
     }
     if args.workload != Workload::Create && (args.count.is_some() || args.parents > 0) {
         bail!("--count and --parents are for --workload create");
@@ -178,6 +203,7 @@ pub async fn measure(args: &BenchArgs) -> Result<Stats> {
             setup::create_root(&mut setup_conn, args.parents as usize).await?;
             Mix::create(args.value_size as usize, args.parents as usize)
         }
+        Workload::Watch => unreachable!("measured by watch::measure"),
     };
     setup_conn.close(i32::MAX).await;
     let mix = Arc::new(mix);

@@ -392,7 +392,16 @@ async fn read_requests(
                     };
                     let _ = tx.send(outcome);
                 });
-                send(work, Work::Write { xid, rx, started, op }).await?;
+                send(
+                    work,
+                    Work::Write {
+                        xid,
+                        rx,
+                        started,
+                        op,
+                    },
+                )
+                .await?;
                 continue;
             }
             request => {
@@ -419,7 +428,16 @@ async fn read_requests(
                 continue;
             }
         };
-        send(work, Work::Write { xid, rx, started, op }).await?;
+        send(
+            work,
+            Work::Write {
+                xid,
+                rx,
+                started,
+                op,
+            },
+        )
+        .await?;
         if closing {
             send(work, Work::Close).await?;
             return Ok(());

@@ -58,8 +58,11 @@ def first_acknowledged_write(members, path, deadline):
     raise RuntimeError("no write acknowledged within the deadline")
 
 
-def run_kind(kind, trials, tick):
+def run_kind(kind, trials, tick, prepare=None):
     ens = Ensemble(kind, voters=3, tick_time=tick)
+    for m in ens.members:
+        if prepare:
+            prepare(m)
     times = []
     try:
         ens.start(timeout=120)

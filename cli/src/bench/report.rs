@@ -47,10 +47,11 @@ fn latency_json(h: &Histogram<u64>) -> String {
     )
 }
 
-fn ops_used(args: &BenchArgs) -> Vec<Op> {
+pub fn ops_used(args: &BenchArgs) -> Vec<Op> {
     match args.workload {
         Workload::Mixed => vec![Op::Read, Op::Write],
         Workload::Create => vec![Op::Create],
+        Workload::Watch => vec![Op::Watch, Op::Notify],
     }
 }
 
@@ -122,7 +123,18 @@ pub fn json(args: &BenchArgs, stats: &Stats) -> String {
 /// A short human-readable report.
 pub fn text(args: &BenchArgs, stats: &Stats) -> String {
     let mut out = String::new();
-    let _ = writeln!(
+    if args.workload == Workload::Watch {
+        let _ = writeln!(
+            out,
+            "workload watch against {}: {} watchers, one change per round, {:.3} s (+{} s warmup), value {} B",
+            args.server,
+            args.sessions,
+            secs(stats.window),
+            secs(args.warmup),
+            args.value_size,
+        );
+    } else {
+        let _ = writeln!(
         out,
         "workload {} against {}: {} sessions x {} in flight, {:.3} s (+{} s warmup), value {} B{}",
         args.workload.name(),
@@ -136,8 +148,10 @@ pub fn text(args: &BenchArgs, stats: &Stats) -> String {
             Workload::Mixed => format!(", {} znodes, {}% reads", args.znodes, args.read_pct),
             Workload::Create if args.parents > 0 => format!(", {} parents", args.parents),
             Workload::Create => String::new(),
+            Workload::Watch => String::new(),
         }
     );
+    }
     if let Some(n) = args.count {
         let _ = writeln!(
             out,

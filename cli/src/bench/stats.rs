@@ -58,6 +58,12 @@ impl Stats {
         }
     }
 
+    /// Records into the operation's histogram only, not into `all` (the
+    /// watch workload's per-watcher times).
+    pub fn record_only(&mut self, op: Op, latency_us: u64) {
+        self.by_op[op.index()].saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
+    }
+
     pub fn merge(&mut self, other: &Stats) {
         // Same bounds everywhere, so `add` cannot fail.
         self.all.add(&other.all).expect("same histogram bounds");

@@ -34,10 +34,14 @@ pub enum Op {
     Read,
     Write,
     Create,
+    /// A watch fan-out round: until every watcher was notified.
+    Watch,
+    /// One watcher's notification in a fan-out round.
+    Notify,
 }
 
 impl Op {
-    pub const ALL: [Op; 3] = [Op::Read, Op::Write, Op::Create];
+    pub const ALL: [Op; 5] = [Op::Read, Op::Write, Op::Create, Op::Watch, Op::Notify];
 
     pub fn index(self) -> usize {
         self as usize
@@ -49,6 +53,8 @@ impl Op {
             Op::Read => OpCode::GetData.name(),
             Op::Write => OpCode::SetData.name(),
             Op::Create => OpCode::Create.name(),
+            Op::Watch => "watch",
+            Op::Notify => "notify",
         }
     }
 }

@@ -179,7 +179,10 @@ fn server_stats(server: &Server, mode: &'static str) -> Value {
 /// `mntr`: the four-letter word's keys without their `zk_` prefix (as
 /// ZooKeeper's `dumpMonitorValues` names them), numbers as numbers.
 fn monitor(server: &Server, mode: &'static str) -> Value {
-    let text = format::mntr(&four_letter::monitor(&server.core, mode));
+    let mut m = four_letter::monitor(&server.core, mode);
+    // The leader's learner counts, as the four-letter word shows them.
+    m.leader = server.leader_stats();
+    let text = format::mntr(&m);
     let m: Map<String, Value> = text
         .lines()
         .filter_map(|line| line.split_once('\t'))
@@ -236,9 +239,9 @@ fn dump(server: &Server) -> Value {
     let table = core.sessions.lock();
     let mut expiry: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
     for (id, timeout_ms) in sessions {
-        let idle = table
-            .last_seen(id)
-            .map_or(0, |seen| now.saturating_duration_since(seen).as_millis() as i64);
+        let idle = table.last_seen(id).map_or(0, |seen| {
+            now.saturating_duration_since(seen).as_millis() as i64
+        });
         let deadline = now_ms - idle + i64::from(timeout_ms.max(0));
         let bucket = (deadline.div_euclid(tick_ms) + 1) * tick_ms;
         expiry.entry(bucket).or_default().push(id);

@@ -54,7 +54,10 @@ impl Histogram {
                 Some(us) => seconds(*us),
                 None => "+Inf".to_owned(),
             };
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
+            );
         }
         let braces = if labels.is_empty() {
             String::new()
@@ -92,11 +95,26 @@ mod tests {
         h.observe(Duration::from_secs(60));
         let mut out = String::new();
         h.render(&mut out, "x_seconds", "op=\"a\"");
-        assert!(out.contains("x_seconds_bucket{op=\"a\",le=\"0.0001\"} 2\n"), "{out}");
-        assert!(out.contains("x_seconds_bucket{op=\"a\",le=\"0.0025\"} 2\n"), "{out}");
-        assert!(out.contains("x_seconds_bucket{op=\"a\",le=\"0.005\"} 3\n"), "{out}");
-        assert!(out.contains("x_seconds_bucket{op=\"a\",le=\"10\"} 3\n"), "{out}");
-        assert!(out.contains("x_seconds_bucket{op=\"a\",le=\"+Inf\"} 4\n"), "{out}");
+        assert!(
+            out.contains("x_seconds_bucket{op=\"a\",le=\"0.0001\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("x_seconds_bucket{op=\"a\",le=\"0.0025\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("x_seconds_bucket{op=\"a\",le=\"0.005\"} 3\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("x_seconds_bucket{op=\"a\",le=\"10\"} 3\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("x_seconds_bucket{op=\"a\",le=\"+Inf\"} 4\n"),
+            "{out}"
+        );
         assert!(out.contains("x_seconds_sum{op=\"a\"} 60.00319\n"), "{out}");
         assert!(out.contains("x_seconds_count{op=\"a\"} 4\n"), "{out}");
         assert_eq!(h.count(), 4);

@@ -90,7 +90,12 @@ pub fn render(server: &Server) -> String {
         "Requests read but not yet answered.",
         m.outstanding_requests,
     );
-    gauge(&mut out, "corral_znode_count", "Znodes in the tree.", m.znode_count);
+    gauge(
+        &mut out,
+        "corral_znode_count",
+        "Znodes in the tree.",
+        m.znode_count,
+    );
     gauge(
         &mut out,
         "corral_ephemerals_count",
@@ -173,7 +178,12 @@ fn raft(out: &mut String, server: &Server, mode: &str) {
         );
     }
     let metrics = server.raft.metrics().borrow().clone();
-    gauge(out, "corral_raft_term", "Current Raft term.", metrics.current_term);
+    gauge(
+        out,
+        "corral_raft_term",
+        "Current Raft term.",
+        metrics.current_term,
+    );
     gauge(
         out,
         "corral_raft_last_log_index",
