@@ -5,7 +5,7 @@ CARGO ?= cargo
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 
-.PHONY: run build test test-deps test-rust test-python test-python-pkg test-c test-php lint bench
+.PHONY: run build test test-deps test-rust test-python test-python-pkg test-node-pkg test-c test-php lint bench
 
 cluster:
 	bash scripts/cluster.sh start
@@ -21,7 +21,7 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-test: test-deps lint test-rust test-python test-python-pkg test-c test-php
+test: test-deps lint test-rust test-python test-python-pkg test-node-pkg test-c test-php
 
 test-deps:
 	bash tests/setup.sh
@@ -44,6 +44,15 @@ test-python-pkg: test-deps
 	$(CARGO) build -p corral-server
 	cd python && $(VENV)/bin/mypy && $(PY) -m mypy.stubtest corral._corral
 	CORRAL_SERVER=$(CURDIR)/target/debug/corral-server $(PY) -m pytest -q python/tests
+
+# The Node.js package `corral-zk` (node/; npm dependencies and addon
+# installed by tests/setup.sh): index.d.ts must be what napi generates (the
+# check also rebuilds the addon), then node:test suites against
+# corral-server and Apache ZooKeeper.
+test-node-pkg: test-deps
+	$(CARGO) build -p corral-server
+	cd node && node scripts/dts.js --check
+	cd node && CORRAL_SERVER=$(CURDIR)/target/debug/corral-server npm test
 
 test-c:
 	$(MAKE) -C bindings/c test PROFILE=debug

@@ -5,6 +5,7 @@
 #     (cli_mt, the C client shell), Java, Node.js/npm and python3-venv when missing;
 #   - a Python venv at <repo>/.venv with tests/requirements.txt;
 #   - npm packages of tests/node (npm ci from the committed package-lock.json);
+#   - npm packages of node/ (same) and its native addon, built by cargo;
 #   - the Python package `corral` (python/), built into the venv by maturin.
 # Only Debian's, PyPI's and npm's registries are used.
 set -euo pipefail
@@ -102,6 +103,31 @@ if [[ -f $NODE_DIR/package-lock.json ]]; then
     if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
         log "npm ci in tests/node"
         (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+        echo "$want" >"$stamp"
+    fi
+fi
+
+# --- the Node.js package `corral-zk` (node/) -------------------------------------
+# npm ci from the committed package-lock.json (dev dependencies: @napi-rs/cli,
+# typescript, node-zookeeper-client), then a debug build of the addon with
+# cargo (node/corral-zk.node); each again only when its inputs change.
+PKG_NODE="$REPO/node"
+if [[ -f $PKG_NODE/package-lock.json ]]; then
+    want="$(sha "$PKG_NODE/package.json" "$PKG_NODE/package-lock.json")"
+    stamp="$PKG_NODE/node_modules/.corral-lock.sha256"
+    if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
+        log "npm ci in node/"
+        (cd "$PKG_NODE" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error </dev/null)
+        echo "$want" >"$stamp"
+    fi
+    want="$(find "$PKG_NODE/Cargo.toml" "$PKG_NODE/build.rs" "$PKG_NODE/src" \
+        "$REPO/client-core" "$REPO/protocol" "$REPO/Cargo.lock" -type f \
+        \( -name '*.rs' -o -name '*.toml' -o -name 'Cargo.lock' \) \
+        -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+    stamp="$PKG_NODE/node_modules/.corral-addon.sha256"
+    if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" || ! -f $PKG_NODE/corral-zk.node ]]; then
+        log "building the corral-zk addon (node/)"
+        (cd "$PKG_NODE" && CORRAL_ZK_PROFILE=debug node scripts/build.js </dev/null)
         echo "$want" >"$stamp"
     fi
 fi

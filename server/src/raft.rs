@@ -361,11 +361,14 @@ impl Ensemble {
     /// `max` (openraft's leader lease) plus a random time in `min..max`.
     /// Each voter gets its own range by rank of id, so after a leader dies
     /// the survivors do not all stand at once and split the vote: the
-    /// first one asks when the others' leases are over, within 95-170 ms.
+    /// first one asks when the others' leases are over, within 120-220 ms.
+    /// openraft also uses the heartbeat interval as the timeout of every
+    /// append-entries call (a follower's fsync included), so it is not
+    /// made shorter than 25 ms.
     pub fn election_timeouts(&self) -> (u64, u64, u64) {
-        const HEARTBEAT: u64 = 15;
-        const BASE: u64 = 40;
-        const STEP: u64 = 15;
+        const HEARTBEAT: u64 = 25;
+        const BASE: u64 = 50;
+        const STEP: u64 = 20;
         let rank = self
             .voters
             .keys()
