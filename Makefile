@@ -5,7 +5,7 @@ CARGO ?= cargo
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 
-.PHONY: run build test test-deps test-rust test-python test-python-pkg test-node-pkg test-c test-php lint bench
+.PHONY: cluster cluster-stop run build test test-deps test-rust test-python test-python-pkg test-node-pkg test-c test-php lint bench
 
 cluster:
 	bash scripts/cluster.sh start
@@ -69,3 +69,7 @@ bench:
 	bash tests/bench/run.sh
 	bash tests/bench/client_bench.sh
 	bash tests/bench/recovery.sh
+	$(PY) tests/bench/ensemble_bench.py
+	bash tests/bench/python_bench.sh
+	bash tests/bench/node_bench.sh
+	bash tests/bench/c_bench.sh

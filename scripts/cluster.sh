@@ -25,6 +25,7 @@ dataDir=$DIR/n$n
 clientPort=218$n
 clientPortAddress=127.0.0.1
 4lw.commands.whitelist=*
+admin.serverPort=808$n
 server.1=127.0.0.1:2881:3881
 server.2=127.0.0.1:2882:3882
 server.3=127.0.0.1:2883:3883

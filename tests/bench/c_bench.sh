@@ -12,6 +12,7 @@ FLAG=$([[ $PROFILE == release ]] && echo --release || true)
 OUT="$REPO/target/c-bench"
 
 if ! dpkg -s libzookeeper-mt-dev 2>/dev/null | grep -q '^Status: install ok installed$'; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libzookeeper-mt-dev </dev/null
 fi
 cargo build -q $FLAG -p corral-ffi -p corral-server
