@@ -119,6 +119,10 @@ pub fn apply(
                 ..Default::default()
             }
         }
+        TxnOp::MoveSession { .. } => TxnOutcome {
+            zxid,
+            ..Default::default()
+        },
         TxnOp::DeleteContainer(p) => {
             let reapable = tree.get(p).is_some_and(|n| {
                 n.children.is_empty()

@@ -141,15 +141,28 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
             timeout_ms,
         }));
     }
-    let tree = server.core.tree.read();
-    Ok(match tree.sessions.get(&req.session_id) {
-        Some(s) if s.passwd == req.passwd => Some(Session {
-            id: req.session_id,
-            passwd: s.passwd.clone(),
-            timeout_ms,
-        }),
-        _ => None,
-    })
+    let resumed = {
+        let tree = server.core.tree.read();
+        match tree.sessions.get(&req.session_id) {
+            Some(s) if s.passwd == req.passwd => Some(Session {
+                id: req.session_id,
+                passwd: s.passwd.clone(),
+                timeout_ms,
+            }),
+            _ => None,
+        }
+    };
+    if let (Some(session), Some(_)) = (&resumed, &server.ensemble) {
+        // Other servers let go of the session's old connection.
+        let op = TxnOp::MoveSession {
+            server: config.server_id,
+        };
+        server
+            .write(session.id, op)
+            .await
+            .map_err(|e| Closed::Protocol(format!("could not move the session here: {e}")))?;
+    }
+    Ok(resumed)
 }
 
 async fn session(

@@ -139,6 +139,14 @@ impl SessionTable {
         }
     }
 
+    /// The session's client now talks to another server: its connection
+    /// here, if any, is closed (the session lives on).
+    fn moved_away(&mut self, session: i64) {
+        if let Some((_, outbox)) = self.attached.remove(&session) {
+            let _ = outbox.send(Outbound::Close);
+        }
+    }
+
     /// Gives up on a close that could not be proposed (it will be retried).
     pub fn close_failed(&mut self, session: i64) {
         self.closing.remove(&session);
@@ -238,8 +246,14 @@ impl Core {
         self.txns_since_snapshot
             .fetch_add(txns.len() as u64, Ordering::Relaxed);
         for txn in txns {
-            if let TxnOp::CloseSession { expired } = txn.op {
-                self.sessions.lock().closed(txn.session_id, expired);
+            match txn.op {
+                TxnOp::CloseSession { expired } => {
+                    self.sessions.lock().closed(txn.session_id, expired)
+                }
+                TxnOp::MoveSession { server } if server != self.config.server_id => {
+                    self.sessions.lock().moved_away(txn.session_id)
+                }
+                _ => {}
             }
         }
         outcomes

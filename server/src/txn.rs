@@ -39,6 +39,12 @@ pub enum TxnOp {
     },
     /// Deletes an empty container or an expired TTL node (reaper).
     DeleteContainer(String),
+    /// `Txn::session_id` is now served by ensemble member `server` (its
+    /// client reconnected there); any other server lets go of its old
+    /// connection, as ZooKeeper's SessionMoved.
+    MoveSession {
+        server: u64,
+    },
 }
 
 /// What applying a txn produced: the reply for the proposer.

@@ -290,3 +290,30 @@ def test_follower_behind_the_purged_log_catches_up_by_snapshot(ensemble_factory)
         check.stop()
         check.close()
     assert "snapshot installed from the leader" in behind.log_text()
+
+
+@CORRAL_ONLY
+def test_session_moved_to_another_server_closes_the_old_connection(ensemble_factory):
+    from servers import RawClient
+
+    ens = ensemble_factory("corral", voters=3)
+    a, b = ens.members[0], ens.members[1]
+    old = RawClient(a.host, a.port, timeout_ms=6000)
+    try:
+        assert old.create("/moved", b"x", flags=1)[0] == 0  # ephemeral
+        new = RawClient(b.host, b.port, timeout_ms=6000,
+                        session_id=old.session_id, passwd=old.passwd)
+        try:
+            assert new.session_id == old.session_id
+            # The server the client left lets go of its old connection.
+            with pytest.raises((OSError, ConnectionError)):
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    old.exists("/moved")
+                    time.sleep(0.05)
+            err, stat = new.exists("/moved")
+            assert err == 0 and stat is not None, "the session and its ephemeral live on"
+        finally:
+            new.close()
+    finally:
+        old.abort()

@@ -169,6 +169,7 @@ pub fn txn_to_pb(txn: &Txn) -> pb::Txn {
         TxnOp::DeleteContainer(path) => {
             Op::DeleteContainer(pb::DeleteContainer { path: path.clone() })
         }
+        TxnOp::MoveSession { server } => Op::MoveSession(pb::MoveSession { server: *server }),
     };
     pb::Txn {
         session_id: txn.session_id,
@@ -200,6 +201,7 @@ pub fn txn_from_pb(txn: pb::Txn) -> Result<Txn, InvalidRecord> {
         },
         Op::CloseSession(c) => TxnOp::CloseSession { expired: c.expired },
         Op::DeleteContainer(d) => TxnOp::DeleteContainer(d.path),
+        Op::MoveSession(m) => TxnOp::MoveSession { server: m.server },
     };
     Ok(Txn {
         session_id: txn.session_id,
