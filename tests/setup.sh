@@ -20,6 +20,7 @@ sha() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 # --- Debian packages ---------------------------------------------------------
 APT_PACKAGES=(zookeeper zookeeper-bin)
+APT_PACKAGES+=(iproute2)  # `ip netns` for the partition tests (test_ensemble_faults.py)
 # C and PHP bindings (make test-c, test-php): compiler, valgrind, PHP with FFI, phpunit
 APT_PACKAGES+=(gcc libc6-dev valgrind php-cli phpunit)
 command -v java >/dev/null 2>&1 || APT_PACKAGES+=(default-jre-headless)

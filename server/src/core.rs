@@ -248,6 +248,13 @@ impl Core {
         for txn in txns {
             match txn.op {
                 TxnOp::CloseSession { expired } => {
+                    if !expired {
+                        // Expiry is logged by the leader that decides it.
+                        tracing::info!(
+                            session = format_args!("0x{:x}", txn.session_id),
+                            "session closed by its client"
+                        );
+                    }
                     self.sessions.lock().closed(txn.session_id, expired)
                 }
                 TxnOp::MoveSession { server } if server != self.config.server_id => {
