@@ -52,17 +52,17 @@ test-python-pkg: test-deps
 test-node-pkg: test-deps
 	$(CARGO) build -p corral-server
 	cd node && node scripts/dts.js --check
-	cd node && CORRAL_SERVER=$(CURDIR)/target/debug/corral-server npm test
+	cd node && CORRAL_SERVER=$(CURDIR)/target/debug/corral-server timeout 900 npm test
 
 test-c:
-	$(MAKE) -C bindings/c test PROFILE=debug
+	timeout 900 $(MAKE) -C bindings/c test PROFILE=debug
 
 test-php:
 	$(MAKE) -C bindings/c lib PROFILE=debug
 	$(CARGO) build -p corral-server
 	cd bindings/php && CORRAL_LIB=$(CURDIR)/target/debug/libcorral.so \
 		CORRAL_SERVER=$(CURDIR)/target/debug/corral-server \
-		python3 ../c/tests/with_servers.py -- \
+		timeout 600 python3 ../c/tests/with_servers.py -- \
 		sh -c 'phpunit && php examples/quickstart.php "$$CORRAL_HOSTS" >/dev/null'
 
 bench:

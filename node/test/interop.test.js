@@ -66,8 +66,14 @@ for (const kind of kinds()) {
             await nzc(other, 'create', path, Buffer.from('x'), zookeeper.CreateMode.EPHEMERAL);
             assert.equal((await w.event).type, 'node_created');
 
+            // The watch is set once node-zookeeper-client's getData is
+            // answered; only then may the change be made.
+            let fired;
             const nzcEvent = new Promise((resolve) => {
-                other.getData(path, (event) => resolve(event), () => {});
+                fired = resolve;
+            });
+            await new Promise((resolve, reject) => {
+                other.getData(path, (event) => fired(event), (err) => (err ? reject(err) : resolve()));
             });
             await zk.setData(path, 'y');
             const ev = await nzcEvent;
