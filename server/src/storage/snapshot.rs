@@ -103,35 +103,36 @@ pub fn write(dir: &Path, tree: &DataTree, info: &SnapshotInfo) -> io::Result<Pat
     let mut buf = Vec::with_capacity(256);
     header.encode(&mut buf)?;
     record::write_record(&mut out, &buf)?;
-    for (p, node) in tree.nodes_in_order() {
-        buf.clear();
+    // One message reused for every node: no allocation per node.
+    let mut record = pb::SnapshotNode::default();
+    tree.try_for_each_in_order(|path, node| -> io::Result<()> {
         let s = &node.stat;
         let acl_list = list_index
             .get(&Arc::as_ptr(&node.acl))
             .copied()
             .unwrap_or(0);
-        pb::SnapshotNode {
-            path: p,
-            data: node.data.clone().map(|value| pb::Data { value }),
-            acl: if acl_list == 0 {
-                acl_to_pb(&node.acl)
-            } else {
-                Vec::new()
-            },
-            acl_list,
-            czxid: s.czxid,
-            mzxid: s.mzxid,
-            ctime: s.ctime,
-            mtime: s.mtime,
-            version: s.version,
-            cversion: s.cversion,
-            aversion: s.aversion,
-            ephemeral_owner: s.ephemeral_owner,
-            pzxid: s.pzxid,
-        }
-        .encode(&mut buf)?;
-        record::write_record(&mut out, &buf)?;
-    }
+        record.path.clear();
+        record.path.push_str(path);
+        record.data = node.data.clone().map(|value| pb::Data { value });
+        record.acl = if acl_list == 0 {
+            acl_to_pb(&node.acl)
+        } else {
+            Vec::new()
+        };
+        record.acl_list = acl_list;
+        record.czxid = s.czxid;
+        record.mzxid = s.mzxid;
+        record.ctime = s.ctime;
+        record.mtime = s.mtime;
+        record.version = s.version;
+        record.cversion = s.cversion;
+        record.aversion = s.aversion;
+        record.ephemeral_owner = s.ephemeral_owner;
+        record.pzxid = s.pzxid;
+        buf.clear();
+        record.encode(&mut buf)?;
+        record::write_record(&mut out, &buf)
+    })?;
     for (id, session) in tree.sessions.iter() {
         buf.clear();
         pb::SnapshotSession {

@@ -463,6 +463,36 @@ impl DataTree {
         })
     }
 
+    /// Calls `f` with every node and its path, in [`Self::nodes_in_order`]'s
+    /// order, building each path in one reused buffer (snapshots walk
+    /// millions of nodes); stops at the first error.
+    pub fn try_for_each_in_order<E>(
+        &self,
+        mut f: impl FnMut(&str, &Node) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut path = String::from("/");
+        f(&path, &self.root)?;
+        // Per level: the node's children still to visit and its path's length.
+        let mut stack = vec![(self.root.children.iter(), 1)];
+        loop {
+            let Some((children, base)) = stack.last_mut() else {
+                return Ok(());
+            };
+            let base = *base;
+            let Some((name, child)) = children.next() else {
+                stack.pop();
+                continue;
+            };
+            path.truncate(base);
+            if base > 1 {
+                path.push('/');
+            }
+            path.push_str(name);
+            f(&path, child)?;
+            stack.push((child.children.iter(), path.len()));
+        }
+    }
+
     /// Every path in the tree, in [`Self::nodes_in_order`]'s order.
     pub fn paths(&self) -> impl Iterator<Item = String> + '_ {
         self.nodes_in_order().map(|(p, _)| p)
@@ -554,6 +584,13 @@ mod tests {
             create(&mut tree, p, b"", 0);
         }
         let paths: Vec<String> = tree.paths().collect();
+        let mut visited = Vec::new();
+        tree.try_for_each_in_order(|p, _| -> Result<(), ()> {
+            visited.push(p.to_owned());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(visited, paths);
         assert_eq!(
             paths,
             [
