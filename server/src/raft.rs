@@ -109,6 +109,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .await
         .map_err(|e| snapshot_error(ErrorVerb::Write, std::io::Error::other(e)))?;
         snapshot::retain(&self.dir, self.retain);
+        crate::admin::metrics::snapshot_done(started.elapsed());
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         info!(
             file = %path.display(),

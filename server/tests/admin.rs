@@ -149,6 +149,13 @@ fn metrics_move_as_requests_are_made() {
     );
     assert!(observations(&after, "corral_request_latency_seconds", Some("getData")) >= 5.0);
     assert!(observations(&after, "corral_fsync_latency_seconds", None) > fsyncs);
+    assert!(
+        after
+            .samples
+            .iter()
+            .any(|s| s.metric == "corral_snapshot_duration_seconds"),
+        "the snapshot duration histogram is exported"
+    );
     assert_eq!(value(&after, "corral_global_sessions"), 1.0);
     assert_eq!(value(&after, "corral_alive_connections"), 1.0);
     assert_eq!(value(&after, "corral_watch_count"), 1.0);

@@ -2,7 +2,7 @@
 //!
 //! Latencies are recorded where they happen, into process-wide histograms
 //! ([`request_done`] when a request is answered, [`fsync_done`] after each
-//! log fsync); everything else is read from the server when scraped, from
+//! log fsync, [`snapshot_done`] after each snapshot); everything else is read from the server when scraped, from
 //! the same sources as the four-letter words.
 
 use super::histogram::Histogram;
@@ -21,11 +21,13 @@ struct Latencies {
     /// Indexed like `OpCode::ALL`.
     requests: Vec<Histogram>,
     fsync: Histogram,
+    snapshot: Histogram,
 }
 
 static LATENCIES: LazyLock<Latencies> = LazyLock::new(|| Latencies {
     requests: OpCode::ALL.iter().map(|_| Histogram::default()).collect(),
     fsync: Histogram::default(),
+    snapshot: Histogram::default(),
 });
 
 /// Records a request answered `started.elapsed()` after it was read.
@@ -33,6 +35,11 @@ pub fn request_done(op: OpCode, started: Instant) {
     if let Some(i) = OpCode::ALL.iter().position(|o| *o == op) {
         LATENCIES.requests[i].observe(started.elapsed());
     }
+}
+
+/// Records how long writing one snapshot took.
+pub fn snapshot_done(took: Duration) {
+    LATENCIES.snapshot.observe(took);
 }
 
 /// Records how long one fsync of the log took.
@@ -81,6 +88,14 @@ pub fn render(server: &Server) -> String {
         "Time of one fsync of the transaction log (a group commit).",
     );
     LATENCIES.fsync.render(&mut out, name, "");
+    let name = "corral_snapshot_duration_seconds";
+    family(
+        &mut out,
+        name,
+        "histogram",
+        "Time to write one snapshot of the tree (in the background).",
+    );
+    LATENCIES.snapshot.render(&mut out, name, "");
 
     let mode = server.mode();
     let m = four_letter::monitor(core, mode);
