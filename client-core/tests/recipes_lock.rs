@@ -160,6 +160,9 @@ async fn read_write(hosts: &str) {
         !w.write_lock().acquire_timeout(SHORT).await.unwrap(),
         "a writer waits for readers"
     );
+    // The timed-out attempt's node is deleted in the background: let it go
+    // first, so the three contenders below are the readers and the new writer.
+    w.write_lock().settle().await;
 
     let got_write = Arc::new(AtomicBool::new(false));
     let (w2, flag) = (w.clone(), got_write.clone());
