@@ -59,7 +59,7 @@ for (const kind of kinds()) {
                 zk.on('state', states.push);
                 const w = watcher(30000);
                 await zk.exists(uniquePath('frozen'), { watch: w.fn });
-                server.signal('SIGSTOP');
+                await server.freeze();
                 try {
                     await rejectsWith(zk.getData('/'), 'CONNECTIONLOSS', -4);
                     await states.until((s) => s.includes('lost'), 20000, "'lost'");

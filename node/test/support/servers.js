@@ -262,6 +262,29 @@ class Server {
         }
     }
 
+    /**
+     * SIGSTOP, then wait until every thread of the process has stopped: a
+     * thread running on another core finishes its time slice first, and a
+     * fast server can still answer a request sent in that window.
+     */
+    async freeze(timeoutMs = 5000) {
+        this.signal('SIGSTOP');
+        const tasks = `/proc/${this.proc.pid}/task`;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            let stopped = true;
+            for (const tid of fs.readdirSync(tasks)) {
+                const stat = fs.readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+                // The state follows the command name, which is in parentheses.
+                const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+                if (state !== 'T' && state !== 't') stopped = false;
+            }
+            if (stopped) return;
+            if (Date.now() > deadline) throw new Error(`server ${this.proc.pid} did not stop`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+    }
+
     /** SIGKILL, synchronously (for exit handlers). */
     killNow() {
         this.signal('SIGKILL');
