@@ -31,6 +31,7 @@ mod client;
 pub mod connect_string;
 mod error;
 mod ops;
+mod paths;
 pub mod recipes;
 pub mod retry;
 mod session;
@@ -41,6 +42,7 @@ mod watches;
 pub use client::{Client, ClientBuilder};
 pub use connect_string::{validate_path, ConnectString, HostPort};
 pub use error::{Error, Result};
+pub use paths::parent_path;
 pub use retry::{retry, RetryPolicy};
 pub use state::{ListenerId, SessionState};
 pub use types::{

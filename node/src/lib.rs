@@ -10,7 +10,6 @@
 //! - `emitter.rs`: the EventEmitter-style `on`/`off` of the classes that
 //!   emit events, delivered on the JS thread;
 //! - `promise.rs`: core futures -> Promises on napi's tokio runtime;
-//! - `paths.rs`: `create({ makepath })` and `delete(.., { recursive })`;
 //! - `convert.rs`: value types; `errors.rs`: core errors -> JS errors with
 //!   ZooKeeper's `code` names.
 
@@ -19,7 +18,6 @@ mod convert;
 mod emitter;
 mod errors;
 mod ops;
-mod paths;
 mod promise;
 mod recipes;
 mod transaction;

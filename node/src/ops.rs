@@ -6,7 +6,6 @@ use napi_derive::napi;
 
 use crate::client::Client;
 use crate::convert::{acls, bytes, create_options, version, Acl, CreateOptions, Stat};
-use crate::paths;
 use crate::promise;
 use crate::transaction::Transaction;
 use crate::watch::{
@@ -62,7 +61,8 @@ impl Client {
         promise::spawn_value(env, async move {
             let o = core_opts?;
             if makepath {
-                paths::ensure_path(&c, paths::parent(&path), &o.acl).await?;
+                c.ensure_path(corral_client::parent_path(&path), &o.acl)
+                    .await?;
             }
             c.create(&path, &data, &o).await
         })
@@ -131,7 +131,7 @@ impl Client {
         let recursive = options.unwrap_or_default().recursive.unwrap_or(false);
         promise::spawn_value(env, async move {
             if recursive {
-                paths::delete_recursive(&c, &path).await
+                c.delete_recursive(&path).await
             } else {
                 c.delete(&path, v).await
             }
@@ -193,10 +193,7 @@ impl Client {
     ) -> Result<PromiseRaw<'env, ()>> {
         let c = self.core();
         let acl = acls(acl);
-        promise::spawn_value(
-            env,
-            async move { paths::ensure_path(&c, &path, &acl).await },
-        )
+        promise::spawn_value(env, async move { c.ensure_path(&path, &acl).await })
     }
 
     /// Waits until the connected server has caught up with the leader;

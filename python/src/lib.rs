@@ -5,7 +5,7 @@
 //! - `runtime.rs`: the process's tokio runtime (rebuilt after fork), blocking
 //!   waits with the GIL released, and the bridge to asyncio futures;
 //! - `core.rs`: what both clients share (session lifecycle, listeners);
-//! - `ops.rs`: the operations; `paths.rs`: ensure_path / recursive delete;
+//! - `ops.rs`: the operations (ensure_path / recursive delete are the core's);
 //! - `client.rs` / `aio.rs`: the blocking `Client` and the `AsyncClient`;
 //! - `dispatch.rs`: the callback thread; `convert.rs`: value types;
 //!   `errors.rs`: core errors -> `corral.exceptions`;
@@ -21,7 +21,6 @@ mod core;
 mod dispatch;
 mod errors;
 mod ops;
-mod paths;
 mod recipes;
 mod runtime;
 

@@ -15,8 +15,8 @@ use crate::convert::{acls_from_py, acls_to_py, stat, watched_event};
 use crate::core::Core;
 use crate::dispatch::call_reporting;
 use crate::errors::{exception, to_pyerr};
-use crate::paths::{delete_recursive, ensure_path, parent};
 use crate::runtime::{Conv, OpFuture};
+use corral_client::parent_path;
 
 static IN_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -151,9 +151,9 @@ impl Core {
                     let p = if sequence && path.ends_with('/') {
                         path.trim_end_matches('/')
                     } else {
-                        parent(&path)
+                        parent_path(&path)
                     };
-                    ensure_path(&c, p, &acl).await?;
+                    c.ensure_path(p, &acl).await?;
                     once().await?
                 }
                 r => r?,
@@ -265,7 +265,7 @@ impl Core {
         let c = self.session(py)?;
         Ok(Box::pin(async move {
             if recursive {
-                delete_recursive(&c, &path).await?;
+                c.delete_recursive(&path).await?;
             } else {
                 c.delete(&path, version(v)).await?;
             }
@@ -282,7 +282,7 @@ impl Core {
         let c = self.session(py)?;
         let acl = self.acl_or_default(acl)?;
         Ok(Box::pin(async move {
-            ensure_path(&c, &path, &acl).await?;
+            c.ensure_path(&path, &acl).await?;
             Ok(true_())
         }))
     }
