@@ -224,6 +224,36 @@ def test_session_and_ephemeral_survive_their_server(ensemble_factory):
 
 
 @CORRAL_ONLY
+def test_silent_client_of_a_follower_loses_its_session(ensemble_factory):
+    """A client that stops sending (a frozen process, a black-holed network)
+    while its TCP connection to a follower stays open loses its session
+    after its timeout, as on the leader: a follower tells the leader only of
+    the sessions it heard from."""
+    from servers import Proxy
+
+    ens = ensemble_factory("corral", voters=3)
+    proxy = Proxy.to(ens.followers()[0])
+    watcher = client_on(ens.leader())
+    try:
+        silent = kazoo_client(proxy.hosts, timeout=0.8)
+        silent.start(timeout=15)
+        eph = silent.create("/silent", ephemeral=True)
+        gone = threading.Event()
+        watcher.exists(eph, watch=lambda event: gone.set())
+        proxy.pause()
+        started = time.time()
+        assert gone.wait(10), "the silent client's ephemeral is still there after 10 s"
+        assert time.time() - started < 5
+        assert watcher.exists(eph) is None
+        silent.stop()
+        silent.close()
+    finally:
+        proxy.close()
+        watcher.stop()
+        watcher.close()
+
+
+@CORRAL_ONLY
 def test_minority_stops_serving_and_recovers(ensemble_factory):
     ens = ensemble_factory("corral", voters=3)
     survivor = ens.followers()[0]

@@ -21,8 +21,12 @@ pub async fn run(server: Arc<Server>) {
     // reconnect to a server that has one while their sessions live on.
     let patience = server.core.config.tick_time.max(Duration::from_millis(600));
     let mut quorum_lost_at: Option<Instant> = None;
+    let mut last_tick = Instant::now();
     loop {
         ticker.tick().await;
+        // Sessions heard from since the previous tick: a client that went
+        // silent with its connection still open must not be kept alive.
+        let since = std::mem::replace(&mut last_tick, Instant::now());
         if server.has_quorum() {
             quorum_lost_at = None;
         } else {
@@ -59,7 +63,12 @@ pub async fn run(server: Arc<Server>) {
             }
             continue;
         }
-        let sessions = server.core.sessions.lock().attached_sessions();
+        let sessions: Vec<i64> = {
+            let table = server.core.sessions.lock();
+            let mut heard = table.attached_sessions();
+            heard.retain(|id| table.last_seen(*id).is_some_and(|seen| seen >= since));
+            heard
+        };
         if sessions.is_empty() {
             continue;
         }
