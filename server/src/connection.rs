@@ -5,6 +5,7 @@
 
 use crate::core::{ConnCounters, ConnInfo};
 use crate::four_letter;
+use crate::read_only;
 use crate::reads::{self, reply_frame, Caller};
 use crate::server::{outcome, Server, WriteReceiver};
 use crate::txn::TxnOp;
@@ -108,16 +109,47 @@ struct Session {
     id: i64,
     passwd: Vec<u8>,
     timeout_ms: i32,
+    /// A local session of read-only mode ([`crate::read_only`]).
+    read_only: bool,
+}
+
+fn negotiated_timeout(server: &Server, req: &ConnectRequest) -> i32 {
+    let config = &server.core.config;
+    (req.time_out as i64).clamp(
+        config.min_session_timeout.as_millis() as i64,
+        config.max_session_timeout.as_millis() as i64,
+    ) as i32
+}
+
+/// Grants a session of read-only mode; `None` if the client must be told it
+/// expired.
+fn read_only_handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Session>, Closed> {
+    let timeout_ms = negotiated_timeout(server, req);
+    let tree = server.core.tree.read();
+    let granted = server
+        .read_only
+        .open_session(
+            &tree,
+            req.read_only == Some(true),
+            req.session_id,
+            &req.passwd,
+            || server.new_session_id(),
+            timeout_ms,
+        )
+        .map_err(|e| Closed::Protocol(e.to_string()))?;
+    Ok(granted.map(|g| Session {
+        id: g.id,
+        passwd: g.passwd,
+        timeout_ms,
+        read_only: true,
+    }))
 }
 
 /// Negotiates or resumes a session; `None` if the client must be told it
 /// expired.
 async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Session>, Closed> {
     let config = &server.core.config;
-    let timeout_ms = (req.time_out as i64).clamp(
-        config.min_session_timeout.as_millis() as i64,
-        config.max_session_timeout.as_millis() as i64,
-    ) as i32;
+    let timeout_ms = negotiated_timeout(server, req);
     if req.session_id == 0 {
         let id = server.new_session_id();
         let mut passwd = vec![0u8; 16];
@@ -139,6 +171,7 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
             id,
             passwd,
             timeout_ms,
+            read_only: false,
         }));
     }
     let resumed = {
@@ -148,6 +181,7 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
                 id: req.session_id,
                 passwd: s.passwd.clone(),
                 timeout_ms,
+                read_only: false,
             }),
             _ => None,
         }
@@ -174,7 +208,8 @@ async fn session(
 ) -> Result<(), Closed> {
     let frame = reader.next_frame().await?;
     let req = ConnectRequest::decode(&frame).map_err(Closed::Frame)?;
-    if !server.has_quorum() {
+    let read_only = !server.has_quorum();
+    if read_only && !server.read_only.is_active() {
         // As a ZooKeeper server out of its quorum: the client tries another.
         return Err(Closed::Protocol(
             "not serving: no contact with a quorum".into(),
@@ -187,7 +222,11 @@ async fn session(
             req.last_zxid_seen
         )));
     }
-    let session = handshake(&server, &req).await?;
+    let session = if read_only {
+        read_only_handshake(&server, &req)?
+    } else {
+        handshake(&server, &req).await?
+    };
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
     let writer_done = Arc::new(tokio::sync::Notify::new());
     let writer = tokio::spawn(write_frames(
@@ -203,7 +242,7 @@ async fn session(
         passwd: session
             .as_ref()
             .map_or_else(|| vec![0; 16], |s| s.passwd.clone()),
-        read_only: req.read_only.map(|_| false),
+        read_only: req.read_only.map(|_| read_only),
     };
     let mut w = Writer::new();
     w.write_i32(0);
@@ -235,9 +274,14 @@ async fn session(
         },
     );
     core.watches.lock().add_connection(conn, outbox.clone());
-    core.sessions
-        .lock()
-        .attach(session.id, conn, outbox.clone());
+    if !session.read_only {
+        core.sessions
+            .lock()
+            .attach(session.id, conn, outbox.clone());
+    } else if !server.read_only.attach(session.id, conn, outbox.clone()) {
+        // Read-only mode ended during the handshake.
+        let _ = outbox.send(Outbound::Close);
+    }
 
     let (work_tx, work_rx) = mpsc::channel(MAX_QUEUED);
     let responder = tokio::spawn(respond(
@@ -259,7 +303,11 @@ async fn session(
     drop(work_tx);
     let _ = responder.await;
     core.watches.lock().remove_connection(conn);
-    core.sessions.lock().detach(session.id, conn);
+    if session.read_only {
+        server.read_only.detach(session.id, conn);
+    } else {
+        core.sessions.lock().detach(session.id, conn);
+    }
     core.connections.lock().remove(&conn);
     let _ = outbox.send(Outbound::Close);
     let _ = writer.await;
@@ -299,7 +347,9 @@ async fn read_requests(
         core.stats.packets_received.fetch_add(1, Ordering::Relaxed);
         counters.received.fetch_add(1, Ordering::Relaxed);
         counters.queued.fetch_add(1, Ordering::Relaxed);
-        core.sessions.lock().touch(session.id);
+        if !session.read_only {
+            core.sessions.lock().touch(session.id);
+        }
         let mut r = Reader::new(&frame);
         let header = RequestHeader::decode(&mut r).map_err(Closed::Frame)?;
         let Some(op) = OpCode::from_i32(header.op_type) else {
@@ -319,6 +369,21 @@ async fn read_requests(
             send(work, Work::Close).await?;
             return Ok(());
         };
+        if session.read_only && (read_only::refuses(op) || op == OpCode::CloseSession) {
+            let err = if op == OpCode::CloseSession {
+                server.read_only.close_session(session.id);
+                0
+            } else {
+                ErrorCode::NotReadOnly.code()
+            };
+            let reply = reply_frame(header.xid, core.last_zxid(), err, &[]);
+            send(work, Work::Reply(reply)).await?;
+            if op == OpCode::CloseSession {
+                send(work, Work::Close).await?;
+                return Ok(());
+            }
+            continue;
+        }
         let request = match Request::decode(op, r.rest()) {
             Ok(req) => req,
             Err(e) => {

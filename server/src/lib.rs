@@ -15,6 +15,7 @@ pub mod path;
 pub mod peer;
 pub mod proposer;
 pub mod raft;
+pub mod read_only;
 pub mod reads;
 pub mod server;
 pub mod storage;

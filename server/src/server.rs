@@ -30,6 +30,7 @@ pub struct Server {
     log: crate::storage::log::DiskLog,
     next_session: AtomicI64,
     per_ip: parking_lot::Mutex<HashMap<IpAddr, u32>>,
+    pub read_only: crate::read_only::ReadOnlyMode,
 }
 
 pub use crate::proposer::WriteReceiver;
@@ -80,6 +81,7 @@ impl Server {
             .as_ref()
             .map(|e| Forwarder::start(raft.clone(), core.clone(), e.links.clone()));
         let server = Arc::new(Server {
+            read_only: crate::read_only::ReadOnlyMode::new(core.config.read_only_mode),
             core,
             proposer: Proposer::start(raft.clone()),
             raft,
@@ -92,6 +94,7 @@ impl Server {
         if let Some(listener) = peer_listener {
             tokio::spawn(crate::peer::service::serve(server.clone(), listener));
             tokio::spawn(crate::peer::duties::run(server.clone()));
+            tokio::spawn(crate::read_only::run(server.clone()));
         }
         Ok(server)
     }
@@ -107,6 +110,9 @@ impl Server {
         let Some(ensemble) = &self.ensemble else {
             return "standalone";
         };
+        if self.read_only.is_active() {
+            return "read-only";
+        }
         if ensemble.observers.contains_key(&ensemble.me) {
             return "observer";
         }

@@ -49,7 +49,8 @@ pub fn run(server: &Server, name: &str) -> Option<Value> {
     let primary = primary_name(name)?;
     let mut out = Map::new();
     out.insert("command".into(), json!(primary));
-    if !server.has_quorum() && !WITHOUT_SERVER.contains(&primary) {
+    let serving = server.has_quorum() || server.read_only.is_active();
+    if !serving && !WITHOUT_SERVER.contains(&primary) {
         out.insert(
             "error".into(),
             json!("This ZooKeeper instance is not currently serving requests"),
@@ -121,7 +122,7 @@ fn answer(server: &Server, primary: &str) -> Value {
                 .collect();
             Value::Object(m)
         }
-        "is_read_only" => json!({ "read_only": false }),
+        "is_read_only" => json!({ "read_only": server.read_only.is_active() }),
         "dirs" => {
             let (data, log) = dir_sizes(server);
             json!({ "datadir_size": data, "logdir_size": log })
@@ -157,7 +158,7 @@ fn server_stats(server: &Server, mode: &'static str) -> Value {
     let (data, log) = dir_sizes(server);
     json!({
         "version": s.version,
-        "read_only": false,
+        "read_only": server.read_only.is_active(),
         "server_stats": {
             "packets_sent": s.sent,
             "packets_received": s.received,

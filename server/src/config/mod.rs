@@ -130,6 +130,9 @@ pub struct ServerConfig {
     pub raw: BTreeMap<String, String>,
     /// `--truncate-corrupt-log`: see [`ServerArgs::truncate_corrupt_log`].
     pub truncate_corrupt_log: bool,
+    /// `readonlymode.enabled`: a member cut off from its quorum serves
+    /// read-only clients (see [`crate::read_only`]).
+    pub read_only_mode: bool,
 }
 
 impl Default for ServerConfig {
@@ -160,6 +163,7 @@ impl Default for ServerConfig {
             server_id: 0,
             raw: BTreeMap::new(),
             truncate_corrupt_log: false,
+            read_only_mode: false,
         }
     }
 }
@@ -636,6 +640,7 @@ impl Builder {
         c.data_log_dir = self.data_log_dir.unwrap_or_else(|| c.data_dir.clone());
         c.min_session_timeout = self.min_session_timeout.unwrap_or(tick * 2);
         c.max_session_timeout = self.max_session_timeout.unwrap_or(tick * 20);
+        c.read_only_mode = self.read_only;
         if self.read_only {
             if let FourLetterWhitelist::Only(allowed) = &mut c.four_letter_whitelist {
                 allowed.insert("isro".to_owned());
@@ -1261,12 +1266,16 @@ clientPort=2181
 
         let c = ServerConfig::from_cfg_str("zookeeper.4lw.commands.whitelist=*").unwrap();
         assert_eq!(c.four_letter_whitelist, FourLetterWhitelist::All);
+        assert!(!c.read_only_mode);
+        let c = ServerConfig::from_cfg_str("zookeeper.readonlymode.enabled=true").unwrap();
+        assert!(c.read_only_mode);
         let dir = TempDir::new();
         let cfg = dir.write(
             "zoo.cfg",
             "4lw.commands.whitelist=ruok\nreadonlymode.enabled=true\n",
         );
         let c = ServerConfig::from_cfg_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+        assert!(c.read_only_mode);
         let expected = ["isro", "ruok", "srvr"].map(String::from);
         assert_eq!(
             c.four_letter_whitelist,

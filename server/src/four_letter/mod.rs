@@ -50,10 +50,15 @@ pub fn command(word: &[u8; 4]) -> Option<&'static str> {
 /// Runs a command and returns the text to send before closing.
 pub fn run(server: &Server, cmd: &str) -> String {
     // As ZooKeeper's `CommandExecutor`: without a running server (here: no
-    // contact with a quorum) only a few commands answer.
-    let needs_quorum = !matches!(cmd, "ruok" | "conf" | "envi" | "isro" | "dirs");
-    if needs_quorum && !server.has_quorum() && server.core.config.four_letter_whitelist.allows(cmd)
-    {
+    // contact with a quorum, and not in read-only mode) only a few commands
+    // answer, `isro` with "null".
+    let serving = server.has_quorum() || server.read_only.is_active();
+    let allowed = server.core.config.four_letter_whitelist.allows(cmd);
+    if cmd == "isro" && allowed && !serving {
+        return "null".to_owned();
+    }
+    let needs_server = !matches!(cmd, "ruok" | "conf" | "envi" | "isro" | "dirs");
+    if needs_server && !serving && allowed {
         return "This ZooKeeper instance is not currently serving requests\n".to_owned();
     }
     if cmd == "mntr" && server.core.config.four_letter_whitelist.allows(cmd) {
@@ -70,14 +75,14 @@ pub fn answer(core: &Core, cmd: &str) -> String {
 }
 
 /// The answer to `cmd` from the server state in `core`; `mode` is
-/// standalone, leader, follower or observer.
+/// standalone, leader, follower, observer or read-only.
 pub fn answer_in_mode(core: &Core, mode: &'static str, cmd: &str) -> String {
     if !core.config.four_letter_whitelist.allows(cmd) {
         return format::not_whitelisted(cmd);
     }
     match cmd {
         "ruok" => "imok".to_owned(),
-        // Corral never serves in read-only mode.
+        "isro" if mode == "read-only" => "ro".to_owned(),
         "isro" => "rw".to_owned(),
         "srvr" => format::stat(&summary(core, mode), None),
         "stat" => format::stat(&summary(core, mode), Some(&connections(core))),
@@ -380,6 +385,8 @@ mod tests {
     fn fresh_server() {
         let c = core(FourLetterWhitelist::All);
         assert_eq!(answer(&c, "isro"), "rw");
+        assert_eq!(answer_in_mode(&c, "read-only", "isro"), "ro");
+        assert!(answer_in_mode(&c, "read-only", "srvr").contains("\nMode: read-only\n"));
         assert_eq!(
             answer(&c, "srvr"),
             format!(
