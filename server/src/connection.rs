@@ -191,10 +191,15 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
         let op = TxnOp::MoveSession {
             server: config.server_id,
         };
-        server
+        let moved = server
             .write(session.id, op)
             .await
             .map_err(|e| Closed::Protocol(format!("could not move the session here: {e}")))?;
+        if moved.err.is_some() {
+            // The session was closed or expired before the move was
+            // ordered: this server had not applied that when it looked.
+            return Ok(None);
+        }
     }
     Ok(resumed)
 }
