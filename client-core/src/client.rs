@@ -92,6 +92,13 @@ impl ClientBuilder {
 
     /// Accept read-only servers (a partitioned ensemble member started with
     /// `readonlymode.enabled`); the state is then [`SessionState::ReadOnly`].
+    /// Meanwhile the other hosts are asked `isro` in the background, and
+    /// the client moves to the first read-write one. A session a read-only
+    /// server granted is that server's alone: on a read-write server the
+    /// client gets a new session ([`SessionState::Connected`]). A session
+    /// granted read-write cannot move to a read-only server (ZooKeeper
+    /// refuses it too): while only read-only servers answer it stays
+    /// `Suspended`, then is `Lost` after the session timeout.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
         self

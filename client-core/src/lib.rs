@@ -34,6 +34,7 @@ mod ops;
 mod paths;
 pub mod recipes;
 pub mod retry;
+mod rw_search;
 mod session;
 mod state;
 mod types;

@@ -24,6 +24,7 @@ use tracing::{debug, info, warn, Instrument};
 use crate::connect_string::{Chroot, HostPort};
 use crate::error::{Error, Result};
 use crate::retry::reconnect_backoff;
+use crate::rw_search::RwSearch;
 use crate::state::{Job, SessionState, StatePublisher};
 use crate::watches::{Registry, WatchReg};
 
@@ -132,6 +133,14 @@ pub(crate) struct SessionTask {
     cfg: Config,
     hosts: Vec<HostPort>,
     next_host: usize,
+    /// The host of the current (or last) connection.
+    current_host: usize,
+    /// Whether the current connection is to a server in read-only mode.
+    read_only_conn: bool,
+    /// Whether a read-write server ever granted this session. Until then
+    /// the session is a read-only server's local one, unknown elsewhere:
+    /// a reconnection asks for a new session (as ZooKeeper's client does).
+    seen_rw: bool,
     session_id: i64,
     passwd: Vec<u8>,
     timeout: Duration,
@@ -171,6 +180,9 @@ impl SessionTask {
         SessionTask {
             hosts,
             next_host: 0,
+            current_host: 0,
+            read_only_conn: false,
+            seen_rw: cfg.saved_session.is_some(),
             session_id,
             passwd,
             timeout: cfg.session_timeout,
@@ -264,7 +276,7 @@ impl SessionTask {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
             time_out: self.cfg.session_timeout.as_millis().min(i32::MAX as u128) as i32,
-            session_id: self.session_id,
+            session_id: if self.seen_rw { self.session_id } else { 0 },
             passwd: self.passwd.clone(),
             read_only: Some(self.cfg.read_only),
         }
@@ -304,14 +316,16 @@ impl SessionTask {
             if Instant::now() >= deadline {
                 return Err(self.deadline_end(first_deadline));
             }
-            let host = self.hosts[self.next_host % self.hosts.len()].clone();
-            self.next_host = (self.next_host + 1) % self.hosts.len();
+            let host_index = self.next_host % self.hosts.len();
+            let host = self.hosts[host_index].clone();
+            self.next_host = (host_index + 1) % self.hosts.len();
             let attempt_deadline = if first_deadline.is_some() {
                 deadline
             } else {
                 deadline.min(Instant::now() + self.cfg.connect_timeout.min(self.timeout * 2 / 3))
             };
             let request = self.connect_request();
+            let asked_session = request.session_id;
             let attempt = connect_once(host.clone(), request, attempt_deadline);
             tokio::pin!(attempt);
             let result = loop {
@@ -334,7 +348,7 @@ impl SessionTask {
                 info!(%host, "server says the session expired");
                 return Err(End::Expired);
             }
-            if self.session_id != 0 && resp.session_id != self.session_id {
+            if asked_session != 0 && resp.session_id != asked_session {
                 warn!(
                     %host,
                     ours = format_args!("0x{:x}", self.session_id),
@@ -348,7 +362,7 @@ impl SessionTask {
                     .await;
                 return Err(End::Expired);
             }
-            let resumed = self.session_id != 0;
+            let resumed = asked_session != 0;
             self.session_id = resp.session_id;
             self.passwd = resp.passwd.clone();
             self.timeout = Duration::from_millis(resp.time_out as u64);
@@ -369,9 +383,12 @@ impl SessionTask {
                 resumed,
                 "connected"
             );
+            self.current_host = host_index;
+            self.read_only_conn = read_only;
+            self.seen_rw |= !read_only;
             self.state.set(if read_only {
                 SessionState::ReadOnly
-            } else if first_deadline.is_some() {
+            } else if first_deadline.is_some() || !resumed {
                 SessionState::Connected
             } else {
                 SessionState::Reconnected
@@ -419,7 +436,9 @@ impl SessionTask {
     }
 
     fn request_close(&mut self) -> Result<(), End> {
-        if self.session_id == 0 {
+        if self.session_id == 0 || !self.seen_rw {
+            // No session, or a read-only server's local one: nothing to
+            // close elsewhere (that server forgets it after its timeout).
             return Err(End::Closed);
         }
         info!("close requested while disconnected: reconnecting to close the session");
@@ -539,6 +558,18 @@ impl SessionTask {
         let read_timer = sleep_until(last_recv + read_timeout);
         let close_timer = sleep_until(self.close_deadline.unwrap_or(last_recv + self.timeout));
         tokio::pin!(ping_timer, read_timer, close_timer);
+        // Connected read-only: look for a read-write server meanwhile.
+        let mut rw_search = self.read_only_conn.then(|| {
+            let probe_timeout = self.cfg.connect_timeout.min(self.timeout);
+            RwSearch::new(self.hosts.clone(), self.current_host, probe_timeout)
+        });
+        let rw_found = async {
+            match rw_search.as_mut() {
+                Some(search) => search.find().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(rw_found);
         let (mut rd, mut wr) = conn.stream.split();
         loop {
             if conn.rbuf.capacity() - conn.rbuf.len() < 16 * 1024 {
@@ -622,6 +653,12 @@ impl SessionTask {
                 _ = &mut close_timer, if self.close_deadline.is_some() => {
                     debug!("no reply to closeSession in time");
                     return End::Closed;
+                }
+                i = &mut rw_found, if self.close_deadline.is_none() => {
+                    let host = &self.hosts[i];
+                    info!(%host, "a read-write server answers: leaving the read-only one");
+                    self.next_host = i;
+                    return End::Disconnected(format!("moving to read-write server {host}"));
                 }
             }
         }

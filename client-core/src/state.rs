@@ -23,7 +23,8 @@ pub enum SessionState {
     /// session timeout). Every call fails with SessionExpired.
     Lost,
     /// Connected to a server in read-only mode (only when the builder set
-    /// `read_only(true)`): reads work, writes fail with NotReadOnly.
+    /// `read_only(true)`): reads work, writes fail with NotReadOnly. Left
+    /// for `Connected` (a new session) once a read-write server is found.
     ReadOnly,
     /// Terminal: the server rejected our credentials.
     AuthFailed,

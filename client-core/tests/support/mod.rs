@@ -97,6 +97,8 @@ pub struct Server {
     child: Option<Child>,
     quorum: bool,
     stopped: bool,
+    /// Extra `-D...` flags of a ZooKeeper server's JVM.
+    jvm_flags: Vec<String>,
 }
 
 impl Server {
@@ -121,6 +123,7 @@ impl Server {
             child: None,
             quorum: false,
             stopped: false,
+            jvm_flags: Vec::new(),
         };
         s.spawn();
         s.wait_ready(Duration::from_secs(60));
@@ -154,6 +157,7 @@ impl Server {
                     "-Dzookeeper.admin.enableServer=false",
                     "-Dzookeeper.4lw.commands.whitelist=*",
                 ])
+                .args(&self.jvm_flags)
                 .arg(format!(
                     "-Dlog4j.configuration=file:{}",
                     self.dir.join("log4j.properties").display()
@@ -241,6 +245,13 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// Starts the server again after [`Server::kill9`] and waits until it
+    /// answers.
+    pub fn start_again(&mut self) {
+        self.spawn();
+        self.wait_ready(Duration::from_secs(60));
+    }
+
     /// SIGKILL and reap.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -320,19 +331,27 @@ pub fn four_letter(port: u16, word: &str) -> String {
     out
 }
 
-/// A 3-node ZooKeeper ensemble.
+/// A 3-node ZooKeeper (or corral) ensemble.
 pub struct Ensemble {
     pub servers: Vec<Server>,
 }
 
 impl Ensemble {
     pub fn start(extra_cfg: &[&str]) -> Ensemble {
+        Self::start_kind(Kind::ZooKeeper, extra_cfg, &[])
+    }
+
+    /// `jvm_flags`: `-D...` system properties of ZooKeeper servers.
+    pub fn start_kind(kind: Kind, extra_cfg: &[&str], jvm_flags: &[&str]) -> Ensemble {
         let ports: Vec<(u16, u16, u16)> = (0..3)
             .map(|_| (free_port(), free_port(), free_port()))
             .collect();
         let mut servers = Vec::new();
         for (i, (client, _, _)) in ports.iter().enumerate() {
-            let dir = temp_dir("zk-ensemble");
+            let dir = temp_dir(match kind {
+                Kind::Corral => "corral-ensemble",
+                Kind::ZooKeeper => "zk-ensemble",
+            });
             std::fs::write(dir.join("data/myid"), format!("{}\n", i + 1)).unwrap();
             let mut cfg = base_cfg(&dir, *client);
             cfg.push("reconfigEnabled=false".into());
@@ -342,12 +361,13 @@ impl Ensemble {
             cfg.extend(extra_cfg.iter().map(|s| s.to_string()));
             std::fs::write(dir.join("zoo.cfg"), cfg.join("\n") + "\n").unwrap();
             let mut s = Server {
-                kind: Kind::ZooKeeper,
+                kind,
                 port: *client,
                 dir,
                 child: None,
                 quorum: true,
                 stopped: false,
+                jvm_flags: jvm_flags.iter().map(|f| f.to_string()).collect(),
             };
             s.spawn();
             servers.push(s);
