@@ -65,7 +65,7 @@ pub fn apply(
     let ctx = Ctx { zxid, txn, config };
     let needs_session = !matches!(
         txn.op,
-        TxnOp::CreateSession { .. } | TxnOp::DeleteContainer(_)
+        TxnOp::CreateSession { .. } | TxnOp::DeleteContainer(_) | TxnOp::SetConfig { .. }
     );
     if needs_session && !tree.sessions.contains_key(&txn.session_id) {
         return TxnOutcome::error(zxid, ErrorCode::SessionExpired);
@@ -123,6 +123,10 @@ pub fn apply(
             zxid,
             ..Default::default()
         },
+        TxnOp::SetConfig {
+            members,
+            expected_version,
+        } => crate::reconfig::apply_config(tree, zxid, txn.time, members, *expected_version, changes),
         TxnOp::DeleteContainer(p) => {
             let reapable = tree.get(p).is_some_and(|n| {
                 n.children.is_empty()

@@ -487,6 +487,11 @@ async fn read_requests(
                 .await?;
                 continue;
             }
+            Request::Reconfig(r) => {
+                let rx = crate::reconfig::start(server.clone(), ids.to_vec(), r);
+                send(work, Work::Write { xid, rx, started, op }).await?;
+                continue;
+            }
             request => {
                 let ids = ids.clone();
                 send(

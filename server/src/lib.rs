@@ -17,6 +17,7 @@ pub mod proposer;
 pub mod raft;
 pub mod read_only;
 pub mod reads;
+pub mod reconfig;
 pub mod server;
 pub mod storage;
 pub mod tree;

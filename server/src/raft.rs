@@ -501,13 +501,8 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
         tokio::time::sleep(STARTUP_QUIET).await;
         quiet.runtime_config().elect(true);
     });
-    if ensemble.voters.contains_key(&ensemble.me) && !raft.is_initialized().await? {
-        // Every voter may do this with the same members; it is a no-op
-        // once the group has formed.
-        if let Err(e) = raft.initialize(ensemble.voters.clone()).await {
-            tracing::debug!(error = %e, "ensemble already formed");
-        }
-    }
+    // A pristine server forms the group (or waits to be added to one)
+    // once its peer service answers: `crate::reconfig::formation`.
     crate::memory::return_free_pages();
     info!(
         id = ensemble.me,

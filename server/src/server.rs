@@ -31,6 +31,9 @@ pub struct Server {
     next_session: AtomicI64,
     per_ip: parking_lot::Mutex<HashMap<IpAddr, u32>>,
     pub read_only: crate::read_only::ReadOnlyMode,
+    /// Reconfig's state: one at a time, and whether this server is
+    /// still in the configuration.
+    pub reconfig: crate::reconfig::State,
 }
 
 pub use crate::proposer::WriteReceiver;
@@ -90,11 +93,13 @@ impl Server {
             log,
             next_session: AtomicI64::new(base),
             per_ip: Default::default(),
+            reconfig: Default::default(),
         });
         if let Some(listener) = peer_listener {
             tokio::spawn(crate::peer::service::serve(server.clone(), listener));
             tokio::spawn(crate::peer::duties::run(server.clone()));
             tokio::spawn(crate::read_only::run(server.clone()));
+            tokio::spawn(crate::reconfig::formation::run(server.clone()));
         }
         Ok(server)
     }
@@ -113,7 +118,7 @@ impl Server {
         if self.read_only.is_active() {
             return "read-only";
         }
-        if ensemble.observers.contains_key(&ensemble.me) {
+        if crate::reconfig::is_observer(self, ensemble.me) {
             return "observer";
         }
         match self.raft.metrics().borrow().state {
@@ -137,7 +142,7 @@ impl Server {
             }
             stats.learners += 1;
             let synced = matched.is_some_and(|m| m.index + SYNCED_LAG >= last);
-            match (synced, ensemble.observers.contains_key(id)) {
+            match (synced, crate::reconfig::is_observer(self, *id)) {
                 (true, true) => stats.synced_observers += 1,
                 (true, false) => stats.synced_followers += 1,
                 _ => {}
@@ -151,6 +156,9 @@ impl Server {
     pub fn has_quorum(&self) -> bool {
         if self.ensemble.is_none() {
             return true;
+        }
+        if !self.reconfig.is_member() {
+            return false;
         }
         let metrics = self.raft.metrics();
         let m = metrics.borrow();

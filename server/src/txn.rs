@@ -45,6 +45,13 @@ pub enum TxnOp {
     MoveSession {
         server: u64,
     },
+    /// Sets `/zookeeper/config` to `members` (`server.N=...` lines) plus
+    /// `version=<this txn's zxid>` (see [`crate::reconfig`]); fails with
+    /// BadVersion unless `expected_version` is -1 or the current version.
+    SetConfig {
+        members: String,
+        expected_version: i64,
+    },
 }
 
 /// What applying a txn produced: the reply for the proposer.

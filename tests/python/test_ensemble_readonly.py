@@ -3,11 +3,13 @@
 clients that asked for read-only sessions (reads from its copy of the tree,
 NotReadOnly for writes), refuses the others, answers `isro` with "ro"; when
 the quorum is back it leaves read-only mode and its clients get read-write
-sessions again.
+sessions again. The clients: kazoo and corral's Python package.
 """
 
 import time
 
+import corral
+import corral.exceptions
 import pytest
 from kazoo.exceptions import NotReadOnlyCallError
 from kazoo.handlers.threading import KazooTimeoutError
@@ -86,6 +88,8 @@ def test_member_without_quorum_serves_read_only_clients(ensemble):
 
     ro = kazoo_client(survivor.hosts, read_only=True)
     ro.start(timeout=15)
+    ours = corral.Client(survivor.hosts, timeout=4.0, read_only=True)
+    ours.start(timeout=15)
     try:
         assert ro.client_state == KeeperState.CONNECTED_RO
         assert ro.state == KazooState.CONNECTED
@@ -101,6 +105,9 @@ def test_member_without_quorum_serves_read_only_clients(ensemble):
         with pytest.raises(NotReadOnlyCallError):
             ro.delete("/ro/node")
         assert ro.get("/ro/node")[0] == b"before"
+        assert ours.get("/ro/node")[0] == b"before"
+        with pytest.raises(corral.exceptions.NotReadOnlyCallError):
+            ours.create("/ro/ours", b"x")
 
         # A client that did not ask for read-only gets no session here.
         rw = kazoo_client(survivor.hosts)
@@ -122,6 +129,21 @@ def test_member_without_quorum_serves_read_only_clients(ensemble):
         assert ro.get("/ro/after")[0] == b"x"
         assert ro.get("/ro/node")[0] == b"before"
         assert survivor.mode() in ("leader", "follower")
+        wait_for("corral's client writes again", lambda: try_create(ours, "/ro/ours"))
+        assert ours.get("/ro/ours")[0] == b"x"
     finally:
         ro.stop()
         ro.close()
+        ours.stop()
+        ours.close()
+
+
+def try_create(client, path):
+    try:
+        client.create(path, b"x")
+        return True
+    except corral.exceptions.NodeExistsError:
+        return True  # an earlier attempt went through
+    except (corral.exceptions.NotReadOnlyCallError, corral.exceptions.ConnectionLoss,
+            corral.exceptions.SessionExpiredError):
+        return False

@@ -9,6 +9,7 @@
 //! setting are present, the one on the latest line wins. Keys Corral does not
 //! use are kept in [`ServerConfig::raw`] and logged at debug level.
 
+pub mod dynamic;
 mod properties;
 
 use properties::{Properties, Setting};
@@ -130,6 +131,11 @@ pub struct ServerConfig {
     pub raw: BTreeMap<String, String>,
     /// `--truncate-corrupt-log`: see [`ServerArgs::truncate_corrupt_log`].
     pub truncate_corrupt_log: bool,
+    /// `reconfigEnabled`: whether clients may change the membership
+    /// (see [`crate::reconfig`]).
+    pub reconfig_enabled: bool,
+    /// `skipACL=yes`: reconfig skips its ACL check (other requests do not).
+    pub skip_acl: bool,
     /// `readonlymode.enabled`: a member cut off from its quorum serves
     /// read-only clients (see [`crate::read_only`]).
     pub read_only_mode: bool,
@@ -163,6 +169,8 @@ impl Default for ServerConfig {
             server_id: 0,
             raw: BTreeMap::new(),
             truncate_corrupt_log: false,
+            reconfig_enabled: false,
+            skip_acl: false,
             read_only_mode: false,
         }
     }
@@ -367,6 +375,8 @@ const ADMIN_PORT: &[&str] = &["admin.serverPort", "zookeeper.admin.serverPort"];
 const SNAP_COUNT: &[&str] = &["snapCount", "zookeeper.snapCount"];
 const SNAP_RETAIN: &[&str] = &["autopurge.snapRetainCount"];
 const DYNAMIC_CONFIG_FILE: &[&str] = &["dynamicConfigFile"];
+const RECONFIG_ENABLED: &[&str] = &["reconfigEnabled"];
+const SKIP_ACL: &[&str] = &["skipACL", "zookeeper.skipACL"];
 
 const KNOWN_KEYS: &[&[&str]] = &[
     CLIENT_PORT,
@@ -391,6 +401,8 @@ const KNOWN_KEYS: &[&[&str]] = &[
     SNAP_COUNT,
     SNAP_RETAIN,
     DYNAMIC_CONFIG_FILE,
+    RECONFIG_ENABLED,
+    SKIP_ACL,
 ];
 
 /// ZooKeeper never lets fewer snapshots be kept (it warns and uses 3).
@@ -503,6 +515,14 @@ impl Builder {
                 );
             }
             c.autopurge_snap_retain_count = count.max(MIN_SNAP_RETAIN_COUNT);
+        }
+
+        if let Some(s) = props.get(RECONFIG_ENABLED) {
+            c.reconfig_enabled = s.boolean()?;
+        }
+        if let Some(s) = props.get(SKIP_ACL) {
+            // ZooKeeper: `"yes".equals(System.getProperty("zookeeper.skipACL"))`.
+            c.skip_acl = s.value == "yes";
         }
 
         let mut servers = BTreeMap::new();
@@ -822,7 +842,7 @@ impl Setting<'_> {
     }
 }
 
-fn parse_peer(id: u64, spec: &str) -> Result<PeerEntry, String> {
+pub(crate) fn parse_peer(id: u64, spec: &str) -> Result<PeerEntry, String> {
     let (server, client) = match spec.split_once(';') {
         Some((server, client)) => (server.trim(), Some(client.trim())),
         None => (spec.trim(), None),

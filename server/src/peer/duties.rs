@@ -1,6 +1,7 @@
 //! What an ensemble member does in the background: a follower tells the
-//! leader which sessions its clients keep alive; the leader brings the
-//! configured observers in as Raft learners. Leader changes are logged.
+//! leader which sessions its clients keep alive; the leader keeps openraft's
+//! membership to the configuration (`reconfig::membership::reconcile`).
+//! Leader changes are logged.
 
 use super::forward::leader_addr;
 use crate::server::Server;
@@ -27,6 +28,7 @@ pub async fn run(server: Arc<Server>) {
         // Sessions heard from since the previous tick: a client that went
         // silent with its connection still open must not be kept alive.
         let since = std::mem::replace(&mut last_tick, Instant::now());
+        crate::reconfig::check_membership(&server);
         if server.has_quorum() {
             quorum_lost_at = None;
         } else {
@@ -52,15 +54,7 @@ pub async fn run(server: Arc<Server>) {
             known_leader = metrics.current_leader;
         }
         if server.is_leader() {
-            let membership = metrics.membership_config.membership();
-            for (id, node) in &ensemble.observers {
-                if membership.get_node(id).is_none() {
-                    info!(observer = id, addr = %node.addr, "adding observer");
-                    if let Err(e) = server.raft.add_learner(*id, node.clone(), false).await {
-                        warn!(observer = id, error = %e, "cannot add observer");
-                    }
-                }
-            }
+            crate::reconfig::membership::reconcile(&server).await;
             continue;
         }
         let sessions: Vec<i64> = {

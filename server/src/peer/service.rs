@@ -137,6 +137,10 @@ async fn handle(server: &Server, body: peer_request::Body) -> peer_reply::Body {
             Err(e) => error(&e),
         },
         peer_request::Body::Forward(_) => error("forward handled by the read loop"),
+        peer_request::Body::Reconfig(r) => {
+            peer_reply::Body::Reconfig(crate::reconfig::execute_forwarded(server, r).await)
+        }
+        peer_request::Body::Formation(_) => crate::reconfig::formation::answer(server).await,
     }
 }
 

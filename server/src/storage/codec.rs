@@ -170,6 +170,13 @@ pub fn txn_to_pb(txn: &Txn) -> pb::Txn {
             Op::DeleteContainer(pb::DeleteContainer { path: path.clone() })
         }
         TxnOp::MoveSession { server } => Op::MoveSession(pb::MoveSession { server: *server }),
+        TxnOp::SetConfig {
+            members,
+            expected_version,
+        } => Op::SetConfig(pb::SetConfig {
+            members: members.clone(),
+            expected_version: *expected_version,
+        }),
     };
     pb::Txn {
         session_id: txn.session_id,
@@ -202,6 +209,10 @@ pub fn txn_from_pb(txn: pb::Txn) -> Result<Txn, InvalidRecord> {
         Op::CloseSession(c) => TxnOp::CloseSession { expired: c.expired },
         Op::DeleteContainer(d) => TxnOp::DeleteContainer(d.path),
         Op::MoveSession(m) => TxnOp::MoveSession { server: m.server },
+        Op::SetConfig(c) => TxnOp::SetConfig {
+            members: c.members,
+            expected_version: c.expected_version,
+        },
     };
     Ok(Txn {
         session_id: txn.session_id,
