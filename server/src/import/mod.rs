@@ -337,7 +337,10 @@ pub fn run(opts: &ImportOptions) -> Result<Summary, ImportError> {
         }
         logs.push(path.clone());
     }
-    let (tree, replay) = replayer.finish();
+    let (mut tree, replay) = replayer.finish();
+    // ZooKeeper's ensemble configuration means nothing here (an ensemble's
+    // leader writes its own from zoo.cfg).
+    crate::reconfig::forget_config(&mut tree);
 
     if !existing.is_empty() {
         target::remove_files(&existing).map_err(io_error(&opts.data_dir))?;

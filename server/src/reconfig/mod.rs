@@ -146,6 +146,15 @@ pub fn apply_config(
     }
 }
 
+/// Empties `/zookeeper/config` as a new tree has it (an imported
+/// ZooKeeper tree holds ZooKeeper's ensemble, which is not ours: read as
+/// ours, it would make the leader change the membership to it).
+pub fn forget_config(tree: &mut DataTree) {
+    if committed(tree).is_some() {
+        tree.set_data(CONFIG_NODE, Some(Bytes::new()), 0, 0, 0, &mut Vec::new());
+    }
+}
+
 /// The configuration in `/zookeeper/config` and its version (the node's
 /// mzxid); `None` while the node is still empty (a new ensemble whose
 /// leader has not written it yet).
@@ -400,5 +409,14 @@ mod tests {
         assert_eq!(stale.err, Some(ErrorCode::BadVersion));
         let current = apply_config(&mut tree, 0x21, 1000, members, 0x1f, &mut changes);
         assert_eq!(current.err, None);
+
+        forget_config(&mut tree);
+        assert!(committed(&tree).is_none());
+        let fresh = DataTree::new();
+        let (a, b) = (
+            tree.get(CONFIG_NODE).unwrap(),
+            fresh.get(CONFIG_NODE).unwrap(),
+        );
+        assert_eq!((a.stat(), &a.data), (b.stat(), &b.data));
     }
 }
