@@ -341,9 +341,6 @@ pub struct Started {
     pub log: DiskLog,
 }
 
-/// How long a starting ensemble member waits before it may campaign.
-const STARTUP_QUIET: Duration = Duration::from_millis(1000);
-
 /// The members of an ensemble, as zoo.cfg's `server.N` lines give them.
 #[derive(Clone)]
 pub struct Ensemble {
@@ -354,29 +351,23 @@ pub struct Ensemble {
     /// Observers: Raft learners that serve clients but never vote.
     pub observers: BTreeMap<NodeId, BasicNode>,
     pub links: crate::peer::Links,
+    /// Our election timer with pre-vote (openraft's own is off).
+    pub election: Arc<crate::peer::Election>,
 }
 
 impl Ensemble {
-    /// Heartbeat and election timeout range (ms), tuned for a LAN: a
-    /// follower that hears no heartbeat starts an election after
-    /// `max` (openraft's leader lease) plus a random time in `min..max`.
-    /// Each voter gets its own range by rank of id, so after a leader dies
-    /// the survivors do not all stand at once and split the vote: the
-    /// first one asks when the others' leases are over, within 120-220 ms.
-    /// openraft also uses the heartbeat interval as the timeout of every
-    /// append-entries call (a follower's fsync included), so it is not
-    /// made shorter than 25 ms.
-    pub fn election_timeouts(&self) -> (u64, u64, u64) {
-        const HEARTBEAT: u64 = 25;
-        const BASE: u64 = 50;
-        const STEP: u64 = 20;
-        let rank = self
-            .voters
-            .keys()
-            .position(|id| *id == self.me)
-            .unwrap_or(self.voters.len()) as u64;
-        let min = BASE + STEP * rank;
-        (HEARTBEAT, min, min + STEP)
+    /// openraft's heartbeat and election timeout range (ms). Its election
+    /// timer is off ([`crate::peer::prevote`] runs ours); what is left of
+    /// the range is its leader lease, `max`: a voter refuses a candidate
+    /// while it heard from its leader within that time. It is our pre-vote
+    /// threshold, so a candidate that won the pre-vote is not refused for
+    /// it. openraft also uses the heartbeat interval as the timeout of
+    /// every append-entries call (a follower's fsync included).
+    pub fn raft_timeouts(&self) -> (u64, u64, u64) {
+        let t = self.election.timings();
+        let ms = |d: Duration| d.as_millis() as u64;
+        let (heartbeat, lease) = (ms(t.heartbeat), ms(t.election_timeout_min));
+        (heartbeat, (heartbeat + lease) / 2, lease)
     }
 
     pub fn from_config(config: &crate::config::ServerConfig) -> Option<Ensemble> {
@@ -403,6 +394,7 @@ impl Ensemble {
             voters,
             observers,
             links: Default::default(),
+            election: Arc::new(crate::peer::Election::new(config.raft)),
         })
     }
 }
@@ -457,7 +449,7 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
 
     let (heartbeat, election_min, election_max) = match &ensemble {
         None => (50, 100, 150),
-        Some(e) => e.election_timeouts(),
+        Some(e) => e.raft_timeouts(),
     };
     let raft_config = openraft::Config {
         cluster_name: "corral".into(),
@@ -470,6 +462,9 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
         // snapshot (openraft's own count is in entries, which are batches).
         max_in_snapshot_log_to_keep: u64::MAX,
         purge_batch_size: 256,
+        // A lone voter elects itself; an ensemble's voters stand through
+        // our pre-vote.
+        enable_elect: ensemble.is_none(),
         ..Default::default()
     };
     let raft_config = Arc::new(raft_config.validate()?);
@@ -492,15 +487,12 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
         state_machine,
     )
     .await?;
-    // A server that just started stands for election only after a while:
-    // the leader's retries reach it first, so rejoining does not disrupt a
-    // healthy ensemble (it votes meanwhile).
-    raft.runtime_config().elect(false);
-    let quiet = raft.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(STARTUP_QUIET).await;
-        quiet.runtime_config().elect(true);
-    });
+    ensemble.election.start(
+        ensemble.me,
+        raft.clone(),
+        log.clone(),
+        ensemble.links.clone(),
+    );
     // A pristine server forms the group (or waits to be added to one)
     // once its peer service answers: `crate::reconfig::formation`.
     crate::memory::return_free_pages();

@@ -38,10 +38,6 @@ pub struct Server {
 
 pub use crate::proposer::WriteReceiver;
 
-/// A leader not acknowledged by a quorum for this long (a few heartbeats,
-/// more than an election timeout) no longer counts itself as serving.
-const LEADER_LEASE_MS: u64 = 400;
-
 /// A learner whose log is at most this many entries behind the leader's
 /// counts as synced in `mntr`.
 const SYNCED_LAG: u64 = 1000;
@@ -154,12 +150,14 @@ impl Server {
     /// Whether clients may be served: standalone always; in an ensemble
     /// while a leader is known (a server cut off from the quorum stops).
     pub fn has_quorum(&self) -> bool {
-        if self.ensemble.is_none() {
+        let Some(ensemble) = &self.ensemble else {
             return true;
-        }
+        };
         if !self.reconfig.is_member() {
             return false;
         }
+        // A few heartbeats, more than an election timeout (raft.* keys).
+        let lease = ensemble.election.timings().lease();
         let metrics = self.raft.metrics();
         let m = metrics.borrow();
         match m.state {
@@ -167,8 +165,11 @@ impl Server {
             // replaced: it leads only while a quorum acknowledges it.
             openraft::ServerState::Leader => m
                 .millis_since_quorum_ack
-                .is_some_and(|ms| ms <= LEADER_LEASE_MS),
-            _ => m.current_leader.is_some(),
+                .is_some_and(|ms| u128::from(ms) <= lease.as_millis()),
+            // A follower cut off from its leader still names it (it does
+            // not stand without winning a pre-vote): it follows only while
+            // it hears from it.
+            _ => m.current_leader.is_some() && ensemble.election.leader_heard_within(lease),
         }
     }
 

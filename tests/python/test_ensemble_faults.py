@@ -13,8 +13,13 @@ namespace, clients in the root namespace):
    the recorded history is checked with linearizability.py: writes and
    sync()+getData reads are linearizable, plain getData reads follow the
    per-session rule (never older than what the session saw or wrote).
+3. test_partitioned_follower_*: a follower is cut off for many election
+   timeouts, then healed: the leader stays leader all along (no election:
+   corral's pre-vote keeps the cut-off member from raising its term), a
+   writer on the leader sees every write acknowledged, and the healed
+   follower catches up.
 
-Both also run against a 3-node Apache ZooKeeper 3.8 ensemble (same harness),
+All also run against a 3-node Apache ZooKeeper 3.8 ensemble (same harness),
 which checks the tests themselves. They need root (CAP_NET_ADMIN) and
 iproute2: without them they fail, unless CORRAL_NO_NETNS=1 says to skip.
 """
@@ -489,3 +494,119 @@ def test_history_is_linearizable_under_leader_kills_and_partition(kind, netns_en
     assert not stale, "\n".join(stale[:20])
     assert sum(1 for op in ops if op.kind == "cas" and op.result == "ok") > 10
     assert sum(1 for op in ops if op.kind == "read" and op.linearizable and op.result == "ok") > 10
+
+
+# ---------------------------------------------------------------------------
+# 3. partition of a follower
+# ---------------------------------------------------------------------------
+
+class SteadyWriter(threading.Thread):
+    """Creates /heal/w-N one at a time through `client`, recording
+    (invoke time, path, "ok" | exception name) for each attempt."""
+
+    def __init__(self, client):
+        super().__init__(daemon=True)
+        self.client = client
+        self.stop = threading.Event()
+        self.attempts = []
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set():
+            path = "/heal/w-%d" % i
+            i += 1
+            at = time.monotonic()
+            try:
+                self.client.create_async(path, b"w").get(timeout=OP_TIMEOUT)
+                self.attempts.append((at, path, "ok"))
+            except Exception as e:
+                self.attempts.append((at, path, type(e).__name__))
+                time.sleep(0.05)
+            time.sleep(0.005)
+
+    def acknowledged(self):
+        return sum(1 for a in self.attempts if a[2] == "ok")
+
+
+class ModeWatch(threading.Thread):
+    """Asks `members` for their srvr Mode every 50 ms; `seen` keeps
+    (time, member id, mode) for every answer."""
+
+    def __init__(self, members):
+        super().__init__(daemon=True)
+        self.members = list(members)
+        self.stop = threading.Event()
+        self.seen = []
+
+    def run(self):
+        while not self.stop.is_set():
+            for m in list(self.members):
+                self.seen.append((time.monotonic(), m.server_id, m.mode()))
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_partitioned_follower_rejoins_without_deposing_the_leader(kind, netns_ensemble):
+    started = time.monotonic()
+    ens, lab = netns_ensemble(kind)
+    leader = ens.leader()
+    cut, other = [m for m in ens.members if m is not leader]
+
+    setup = client_on(leader)
+    setup.create("/heal")
+    close(setup)
+    client = client_on(leader)
+    writer = SteadyWriter(client)
+    watch = ModeWatch([leader, other])
+    try:
+        writer.start()
+        watch.start()
+        wait_for(lambda: writer.acknowledged() >= 20, 30, "writes before the cut")
+        lab.cut(cut.server_id)
+        cut_at = time.monotonic()
+        # Many election timeouts (corral: 100-200 ms; ZooKeeper: syncLimit
+        # 5 x tickTime 200 ms) during which the cut-off member hears nobody.
+        time.sleep(3.0)
+        during = writer.acknowledged()
+        lab.heal(cut.server_id)
+        healed_at = time.monotonic()
+        ens.wait_serving(cut, timeout=30)
+        watch.members.append(cut)
+        rejoined_at = time.monotonic()
+        # Keep writing well after the member is back.
+        target = writer.acknowledged() + 50
+        wait_for(lambda: writer.acknowledged() >= target, 30, "writes after the heal")
+        time.sleep(max(0.0, healed_at + 3.0 - time.monotonic()))
+    finally:
+        writer.stop.set()
+        watch.stop.set()
+        lab.heal(cut.server_id)
+        writer.join(OP_TIMEOUT * 2)
+        watch.join(10)
+        close(client)
+
+    failed = [a for a in writer.attempts if a[2] != "ok"]
+    assert failed == [], "writes failed (cut at %.2f, healed at %.2f): %r" % (
+        cut_at - started, healed_at - started,
+        [(round(t - started, 2), p, e) for t, p, e in failed])
+    assert during >= 20 + 10, "the leader did not go on acknowledging writes during the cut"
+    changes = [(round(t - started, 2), i, mode) for t, i, mode in watch.seen
+               if (i == leader.server_id) != (mode == "leader")]
+    assert changes == [], "leadership moved (cut at %.2f, healed at %.2f): %r" % (
+        cut_at - started, healed_at - started, changes)
+    assert leader.mode() == "leader"
+    assert cut.mode() == other.mode() == "follower"
+
+    # The healed follower has every acknowledged write.
+    c = client_on(cut)
+    try:
+        c.sync("/heal")
+        acked = {p for _, p, e in writer.attempts if e == "ok"}
+        missing = acked - {"/heal/" + n for n in c.get_children("/heal")}
+        assert not missing, "the healed follower lacks %d writes" % len(missing)
+    finally:
+        close(c)
+    print("%s: %d writes acknowledged, none failed; follower %d cut %.1fs, serving %.2fs "
+          "after the heal; leader %d throughout" % (
+              kind, writer.acknowledged(), cut.server_id, healed_at - cut_at,
+              rejoined_at - healed_at, leader.server_id))

@@ -11,6 +11,9 @@
 
 pub mod dynamic;
 mod properties;
+mod raft;
+
+pub use raft::RaftTimings;
 
 use properties::{Properties, Setting};
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,6 +139,8 @@ pub struct ServerConfig {
     pub reconfig_enabled: bool,
     /// `skipACL=yes`: reconfig skips its ACL check (other requests do not).
     pub skip_acl: bool,
+    /// `raft.*`: heartbeat and election timeouts of an ensemble.
+    pub raft: RaftTimings,
     /// `readonlymode.enabled`: a member cut off from its quorum serves
     /// read-only clients (see [`crate::read_only`]).
     pub read_only_mode: bool,
@@ -171,6 +176,7 @@ impl Default for ServerConfig {
             truncate_corrupt_log: false,
             reconfig_enabled: false,
             skip_acl: false,
+            raft: RaftTimings::default(),
             read_only_mode: false,
         }
     }
@@ -403,6 +409,9 @@ const KNOWN_KEYS: &[&[&str]] = &[
     DYNAMIC_CONFIG_FILE,
     RECONFIG_ENABLED,
     SKIP_ACL,
+    raft::HEARTBEAT,
+    raft::ELECTION_TIMEOUT_MIN,
+    raft::ELECTION_TIMEOUT_MAX,
 ];
 
 /// ZooKeeper never lets fewer snapshots be kept (it warns and uses 3).
@@ -516,6 +525,7 @@ impl Builder {
             }
             c.autopurge_snap_retain_count = count.max(MIN_SNAP_RETAIN_COUNT);
         }
+        c.raft.read(&props)?;
 
         if let Some(s) = props.get(RECONFIG_ENABLED) {
             c.reconfig_enabled = s.boolean()?;
@@ -666,6 +676,7 @@ impl Builder {
                 allowed.insert("isro".to_owned());
             }
         }
+        c.raft.check()?;
         if c.min_session_timeout > c.max_session_timeout {
             return Err(ConfigError::Inconsistent {
                 reason: format!(

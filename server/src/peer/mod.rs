@@ -7,7 +7,9 @@ pub mod duties;
 pub mod forward;
 pub mod link;
 pub mod network;
+pub mod prevote;
 pub mod service;
 
 pub use forward::Forwarder;
 pub use network::Links;
+pub use prevote::Election;

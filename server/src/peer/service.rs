@@ -7,9 +7,10 @@ use crate::server::Server;
 use crate::storage::codec::txn_from_pb;
 use crate::storage::pb::{self, peer_reply, peer_request};
 use bytes::BytesMut;
+use openraft::raft::AppendEntriesResponse;
 use prost::Message;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -103,28 +104,52 @@ fn error(message: &str) -> peer_reply::Body {
 
 async fn handle(server: &Server, body: peer_request::Body) -> peer_reply::Body {
     let raft = &server.raft;
+    let Some(election) = server.ensemble.as_ref().map(|e| &e.election) else {
+        return error("not a member of an ensemble");
+    };
+    let arrived = Instant::now();
     match body {
         peer_request::Body::AppendEntries(r) => match codec::append_from_pb(r) {
             Ok(r) => match raft.append_entries(r).await {
-                Ok(resp) => peer_reply::Body::AppendEntries(codec::append_reply_to_pb(&resp)),
+                Ok(resp) => {
+                    // Anything but "your term is over" comes from our leader.
+                    if !matches!(resp, AppendEntriesResponse::HigherVote(_)) {
+                        election.heard_from_leader(arrived);
+                    }
+                    peer_reply::Body::AppendEntries(codec::append_reply_to_pb(&resp))
+                }
                 Err(e) => error(&e.to_string()),
             },
             Err(e) => error(e.0),
         },
         peer_request::Body::Vote(r) => match codec::vote_request_from_pb(r) {
             Ok(r) => match raft.vote(r).await {
-                Ok(resp) => peer_reply::Body::Vote(codec::vote_reply_to_pb(&resp)),
+                Ok(resp) => {
+                    if resp.vote_granted {
+                        election.voted();
+                    }
+                    peer_reply::Body::Vote(codec::vote_reply_to_pb(&resp))
+                }
                 Err(e) => error(&e.to_string()),
             },
             Err(e) => error(e.0),
         },
         peer_request::Body::InstallSnapshot(r) => match codec::snapshot_from_pb(r) {
-            Ok(r) => match raft.install_snapshot(r).await {
-                Ok(resp) => peer_reply::Body::InstallSnapshot(codec::snapshot_reply_to_pb(&resp)),
-                Err(e) => error(&e.to_string()),
-            },
+            Ok(r) => {
+                let vote = r.vote;
+                match raft.install_snapshot(r).await {
+                    Ok(resp) => {
+                        if resp.vote == vote {
+                            election.heard_from_leader(arrived);
+                        }
+                        peer_reply::Body::InstallSnapshot(codec::snapshot_reply_to_pb(&resp))
+                    }
+                    Err(e) => error(&e.to_string()),
+                }
+            }
             Err(e) => error(e.0),
         },
+        peer_request::Body::PreVote(r) => peer_reply::Body::PreVote(election.answer(r).await),
         peer_request::Body::TouchSessions(t) => {
             let mut sessions = server.core.sessions.lock();
             for s in t.sessions {
