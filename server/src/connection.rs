@@ -174,7 +174,7 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
             read_only: false,
         }));
     }
-    let resumed = {
+    let lookup = || {
         let tree = server.core.tree.read();
         match tree.sessions.get(&req.session_id) {
             Some(s) if s.passwd == req.passwd => Some(Session {
@@ -186,6 +186,16 @@ async fn handshake(server: &Server, req: &ConnectRequest) -> Result<Option<Sessi
             _ => None,
         }
     };
+    let mut resumed = lookup();
+    if resumed.is_none() && server.ensemble.is_some() {
+        // A session made through another member may not be applied here
+        // yet: catch up with the leader before calling it expired.
+        server
+            .sync_with_leader()
+            .await
+            .map_err(|e| Closed::Protocol(format!("could not sync with the leader: {e}")))?;
+        resumed = lookup();
+    }
     if let (Some(session), Some(_)) = (&resumed, &server.ensemble) {
         // Other servers let go of the session's old connection.
         let op = TxnOp::MoveSession {
