@@ -1,8 +1,15 @@
 """Fixtures: servers of each kind, kazoo clients, unique test roots.
 
 Kinds come from CORRAL_TEST_KINDS (comma separated, default
-"corral,zookeeper").  A missing corral-server binary makes the corral
-tests fail (setup error), never skip.
+"corral,zookeeper,corral-ensemble").  A missing corral-server binary makes
+the corral tests fail (setup error), never skip.
+
+"corral-ensemble" is three corral voters (ensemble.EnsembleServer); the
+kazoo scenario suite (test_kazoo_*.py, test_differential.py) runs against
+it too, the other modules do not (their tests are deselected). Its
+clients are spread over the members: `zk_factory` and `raw_factory` start
+each new client at the next member. "zookeeper-ensemble" (not a default)
+is the same with Apache ZooKeeper.
 """
 
 import os
@@ -18,6 +25,7 @@ from kazoo.retry import KazooRetry
 sys.path.insert(0, os.path.dirname(__file__))
 
 import servers  # noqa: E402
+from ensemble import ENSEMBLE_KINDS, EnsembleServer  # noqa: E402
 from servers import Server, RawClient  # noqa: E402
 
 # Default kazoo session timeout (seconds). The servers run with tickTime=200,
@@ -36,15 +44,33 @@ def kazoo_client(hosts, timeout=SESSION_TIMEOUT, **kw):
 
 
 def selected_kinds():
-    raw = os.environ.get("CORRAL_TEST_KINDS", "corral,zookeeper")
+    raw = os.environ.get("CORRAL_TEST_KINDS", "corral,zookeeper,corral-ensemble")
     kinds = [k.strip() for k in raw.split(",") if k.strip()]
     for k in kinds:
-        if k not in servers.KINDS:
+        if k not in servers.KINDS and k not in ENSEMBLE_KINDS:
             raise pytest.UsageError("CORRAL_TEST_KINDS: unknown kind %r" % k)
     return kinds
 
 
-KINDS = selected_kinds()
+# Every selected kind: the `server` fixture's parameters.
+SERVER_KINDS = selected_kinds()
+# The server programs selected ("corral", "zookeeper"), an ensemble kind
+# counting as its base kind: what the ensemble tests build ensembles of.
+KINDS = []
+for _k in SERVER_KINDS:
+    _k = ENSEMBLE_KINDS.get(_k, _k)
+    if _k not in KINDS:
+        KINDS.append(_k)
+
+# Modules whose tests run against the ensemble kinds too.
+ENSEMBLE_SUITE = ("test_kazoo_", "test_differential")
+
+
+def make_server(kind, **kw):
+    """A (not yet started) server of any selected kind."""
+    if kind in ENSEMBLE_KINDS:
+        return EnsembleServer(kind, **kw)
+    return Server(kind, **kw)
 
 
 def pytest_configure(config):
@@ -60,6 +86,18 @@ SUITE_TIMEOUT = 120
 
 def pytest_collection_modifyitems(config, items):
     explicit = getattr(config.option, "timeout", None)
+    keep, dropped = [], []
+    for item in items:
+        name = os.path.basename(str(item.fspath))
+        callspec = getattr(item, "callspec", None)
+        if (callspec and callspec.params.get("server") in ENSEMBLE_KINDS
+                and not name.startswith(ENSEMBLE_SUITE)):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
     for item in items:
         name = os.path.basename(str(item.fspath))
         if (not explicit and item.get_closest_marker("timeout") is None
@@ -140,9 +178,9 @@ def _unique_root(request):
 # fixtures
 # ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=KINDS, ids=KINDS)
+@pytest.fixture(scope="module", params=SERVER_KINDS, ids=SERVER_KINDS)
 def server(request):
-    srv = Server(request.param)
+    srv = make_server(request.param)
     try:
         srv.start()
     except Exception:
@@ -163,7 +201,7 @@ def server_factory():
     made = []
 
     def make(kind, start=True, **kw):
-        srv = Server(kind, **kw)
+        srv = make_server(kind, **kw)
         made.append(srv)
         if start:
             srv.start()
@@ -176,11 +214,15 @@ def server_factory():
 
 @pytest.fixture
 def zk_factory(server):
-    """Make more started KazooClients (against `server` unless hosts= given)."""
+    """Make more started KazooClients (against `server` unless hosts= given;
+    each at the next member of an ensemble)."""
     clients = []
 
     def make(hosts=None, start=True, timeout=SESSION_TIMEOUT, **kw):
-        c = kazoo_client(hosts or server.hosts, timeout=timeout, **kw)
+        if hosts is None:
+            hosts = server.client_hosts()
+            kw.setdefault("randomize_hosts", False)
+        c = kazoo_client(hosts, timeout=timeout, **kw)
         clients.append(c)
         if start:
             c.start(timeout=15)
@@ -208,7 +250,7 @@ def raw_factory(server):
     made = []
 
     def make(**kw):
-        c = RawClient.to(server, **kw)
+        c = RawClient.to(server.next_member(), **kw)
         made.append(c)
         return c
 

@@ -258,6 +258,8 @@ class NetLab(object):
 class Member(Server):
     """One server of an ensemble."""
 
+    serving_modes = ("leader", "follower", "observer")
+
     def __init__(self, kind, server_id, ensemble_lines, host="127.0.0.1", wrapper=None, **kw):
         self.server_id = server_id
         self.ensemble_lines = ensemble_lines
@@ -392,3 +394,129 @@ class Ensemble(object):
     def __exit__(self, *exc):
         self.cleanup()
         return False
+
+
+# ---------------------------------------------------------------------------
+# An ensemble as one "server" of the suites parametrised over server kinds
+# ---------------------------------------------------------------------------
+
+# Server kinds of conftest's `server` fixture that are ensembles of 3 voters
+# of a base kind. Only "corral-ensemble" is in the default kinds;
+# "zookeeper-ensemble" tells whether a failure there is ours or the test's.
+ENSEMBLE_KINDS = {"corral-ensemble": "corral", "zookeeper-ensemble": "zookeeper"}
+
+
+class EnsembleServer(object):
+    """What a test written for one `servers.Server` needs, from an
+    ensemble: `hosts` names every member (kazoo fails over among them);
+    `next_member()` and `client_hosts()` start each new client at the next
+    member in turn, so the clients of one test sit on different servers;
+    `member_of(client)` is the member a kazoo client is connected to.
+    `host`, `port`, `data_dir` and `four_letter` are those of `primary`, a
+    follower when the ensemble started (the leader is much like a
+    standalone server; a follower forwards writes and session touches).
+    `stop`, `kill`, `start` and `restart` act on every member: the service
+    goes down and comes back as a whole, as one server does."""
+
+    serving_modes = Member.serving_modes
+
+    def __init__(self, kind="corral-ensemble", voters=3, ready_timeout=60.0, **kw):
+        if kind not in ENSEMBLE_KINDS:
+            raise ValueError("unknown ensemble kind %r" % (kind,))
+        self.kind = kind
+        self.ready_timeout = ready_timeout
+        self.ensemble = Ensemble(ENSEMBLE_KINDS[kind], voters=voters, **kw)
+        self.members = self.ensemble.members
+        self.primary = self.members[0]
+        self._turn = 0
+        self._lock = threading.Lock()
+
+    # -- where clients go -----------------------------------------------------
+    @property
+    def hosts(self):
+        return self.ensemble.hosts
+
+    @property
+    def host(self):
+        return self.primary.host
+
+    @property
+    def port(self):
+        return self.primary.port
+
+    @property
+    def data_dir(self):
+        return self.primary.data_dir
+
+    def next_member(self):
+        with self._lock:
+            member = self.members[self._turn % len(self.members)]
+            self._turn += 1
+        return member
+
+    def client_hosts(self):
+        """Every member, the next one in turn first (for randomize_hosts=False)."""
+        first = self.next_member()
+        return ",".join([first.hosts] + [m.hosts for m in self.members if m is not first])
+
+    def member_of(self, client):
+        port = client._connection._socket.getpeername()[1]
+        for m in self.members:
+            if m.port == port:
+                return m
+        raise AssertionError("%r is connected to no member (port %d)" % (client, port))
+
+    def all_servers(self):
+        return list(self.members)
+
+    def four_letter(self, cmd, timeout=5.0):
+        return self.primary.four_letter(cmd, timeout=timeout)
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self):
+        if not self.running():
+            self.ensemble.start(timeout=self.ready_timeout)
+            followers = [m for m in self.members if m.mode() == "follower"]
+            self.primary = followers[0] if followers else self.members[0]
+        return self
+
+    def running(self):
+        return all(m.running() for m in self.members)
+
+    def stop(self, grace=5.0):
+        for m in self.members:
+            if m.running():
+                m._signal(signal.SIGTERM)
+        for m in self.members:
+            m.stop(grace)
+
+    def kill(self):
+        for m in self.members:
+            m.kill()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        self.ensemble.cleanup()
+
+    def log_text(self):
+        return "\n".join("==== member %d\n%s" % (m.server_id, m.log_text()) for m in self.members)
+
+    def log_tail(self, n=60):
+        return "\n".join("==== member %d\n%s" % (m.server_id, m.log_tail(n)) for m in self.members)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except Exception:
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    def __repr__(self):
+        return "EnsembleServer(%s, %s)" % (self.kind, self.hosts)

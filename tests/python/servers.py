@@ -167,6 +167,9 @@ class ServerError(RuntimeError):
 class Server(object):
     """One standalone server of `kind` ("corral" or "zookeeper")."""
 
+    # What `srvr` says in its Mode line while the server serves clients.
+    serving_modes = ("standalone",)
+
     def __init__(
         self,
         kind,
@@ -202,6 +205,21 @@ class Server(object):
     @property
     def hosts(self):
         return "%s:%d" % (self.host, self.port)
+
+    # The same questions as ensemble.EnsembleServer answers, for tests that
+    # run against both: where the next client goes, which server a client
+    # is connected to, every server that holds clients.
+    def next_member(self):
+        return self
+
+    def client_hosts(self):
+        return self.hosts
+
+    def member_of(self, client):
+        return self
+
+    def all_servers(self):
+        return [self]
 
     def cfg_lines(self):
         lines = [
@@ -852,6 +870,20 @@ class RawClient(object):
         xid = self.xid
         self._send_frame(enc_int(xid) + enc_int(opcode) + body)
         return self._wait_reply(xid, timeout)
+
+    def pipeline(self, opcode, bodies):
+        """Send every request at once, then read the replies: their Reply
+        objects, in order (for bulk reads; keep batches to a few hundred,
+        so that neither side's socket buffer fills up)."""
+        first = self.xid + 1
+        frames = []
+        for body in bodies:
+            self.xid += 1
+            payload = enc_int(self.xid) + enc_int(opcode) + body
+            frames.append(enc_int(len(payload)) + payload)
+        self.sock.sendall(b"".join(frames))
+        self._last_send = time.time()
+        return [self._wait_reply(xid) for xid in range(first, self.xid + 1)]
 
     def send_only(self, opcode, body=b"", xid=None):
         if xid is None:

@@ -209,6 +209,7 @@ def test_super_digest_bypasses_acls(zk, zk_factory, root):
     sup.create(root + "/nobody/child")
     assert sup.get_acls(root + "/nobody")[0] == [make_acl("ip", "10.9.9.9", all=True)]
     sup.set_acls(root + "/nobody", OPEN_ACL_UNSAFE)
+    zk.sync(root + "/nobody")  # another session's write
     assert zk.get(root + "/nobody")[0] == b"n"
     # a wrong super password is just another digest identity
     fake = authed(zk_factory, S.SUPER_USER, "not-it")

@@ -1,4 +1,5 @@
-"""Four-letter words: structure, not exact values."""
+"""Four-letter words: structure, not exact values. On an ensemble, words
+about clients are asked of the member the client is connected to."""
 
 import re
 
@@ -26,9 +27,10 @@ def test_isro(server):
 
 
 def test_srvr(server, zk, root):
+    server = server.member_of(zk)
     text = server.four_letter("srvr")
     fields = kv_lines(text, ":")
-    assert "Mode: standalone" in text
+    assert fields["Mode"] in server.serving_modes
     assert re.match(r"^Zookeeper version: \d+\.\d+\.\d+", text), text
     assert re.match(r"^\d+/[\d.]+/\d+$", fields["Latency min/avg/max"])
     for key in ("Received", "Sent", "Connections", "Outstanding", "Node count"):
@@ -40,13 +42,15 @@ def test_srvr(server, zk, root):
 
 
 def test_stat_lists_clients(server, zk):
+    server = server.member_of(zk)
     text = server.four_letter("stat")
     assert "Clients:" in text
-    assert "Mode: standalone" in text
+    assert kv_lines(text, ":")["Mode"] in server.serving_modes
     assert re.search(r"/127\.0\.0\.1:\d+\[\d+\]\(queued=\d+,recved=\d+,sent=\d+", text), text
 
 
 def test_mntr(server, zk, root):
+    server = server.member_of(zk)
     zk.create(root + "/m")
     text = server.four_letter("mntr")
     fields = {}
@@ -60,13 +64,14 @@ def test_mntr(server, zk, root):
                 "zk_watch_count", "zk_ephemerals_count", "zk_approximate_data_size",
                 "zk_open_file_descriptor_count", "zk_max_file_descriptor_count"):
         assert key in fields, key
-    assert fields["zk_server_state"] == "standalone"
+    assert fields["zk_server_state"] in server.serving_modes
     assert int(fields["zk_num_alive_connections"]) >= 1
     assert int(fields["zk_znode_count"]) >= 3
 
 
 def test_mntr_counts_follow_the_tree(server, zk_factory, root):
     zk = zk_factory()
+    server = server.member_of(zk)
 
     def counts():
         f = dict(l.split("\t", 1) for l in server.four_letter("mntr").splitlines() if "\t" in l)
@@ -94,10 +99,26 @@ def test_conf(server):
 
 
 def test_cons(server, zk):
-    text = server.four_letter("cons")
+    text = server.member_of(zk).four_letter("cons")
     sid = "0x%x" % zk.client_id[0]
     assert re.search(r"sid=%s\b" % sid, text), text
     assert "to=4000" in text
+
+
+def test_clients_are_spread_over_every_server(server, zk_factory):
+    """Each client is listed by `cons` of the server it is connected to and
+    of no other; the suite's clients sit on every member of an ensemble."""
+    servers = server.all_servers()
+    clients = [zk_factory() for _ in range(2 * len(servers))]
+    held = set()
+    for c in clients:
+        mine = server.member_of(c)
+        held.add(mine.port)
+        sid = re.compile(r"sid=0x%x\b" % c.client_id[0])
+        for srv in servers:
+            listed = sid.search(srv.four_letter("cons")) is not None
+            assert listed == (srv is mine), (srv, mine)
+    assert held == {srv.port for srv in servers}
 
 
 def test_envi(server):
@@ -111,7 +132,7 @@ def test_envi(server):
 
 def test_dirs(server, zk, root):
     zk.create(root + "/d")
-    fields = kv_lines(server.four_letter("dirs"), ":")
+    fields = kv_lines(server.member_of(zk).four_letter("dirs"), ":")
     assert int(fields["datadir_size"]) > 0
     assert int(fields["logdir_size"]) > 0
 
@@ -125,6 +146,7 @@ def test_watch_words(server, zk_factory, root):
     zk.get(root + "/w1", watch=lambda e: None)
     zk.exists(root + "/w2", watch=lambda e: None)
     sid = "0x%x" % zk.client_id[0]
+    server = server.member_of(zk)
 
     wchs = server.four_letter("wchs")
     m = re.search(r"(\d+) connections watching (\d+) paths\s+Total watches:\s*(\d+)", wchs)
@@ -148,7 +170,7 @@ def test_watch_words(server, zk_factory, root):
 def test_dump(server, zk_factory, root):
     zk = zk_factory()
     zk.create(root + "/eph", ephemeral=True)
-    text = server.four_letter("dump")
+    text = server.member_of(zk).four_letter("dump")
     assert "Sessions with Ephemerals" in text
     sid = "0x%x" % zk.client_id[0]
     assert sid in text

@@ -614,6 +614,7 @@ def test_ttl_refreshed_by_writes(raw, zk, root):
 def test_chroot_client(zk, zk_factory, server, root):
     chrooted = zk_factory(hosts=server.hosts + root)
     assert chrooted.create("/inside", b"c") == "/inside"
+    zk.sync(root)  # another session's write
     assert zk.get(root + "/inside")[0] == b"c"
     got = []
     chrooted.get_children("/", watch=got.append)
@@ -649,6 +650,8 @@ def test_concurrent_compare_and_set(zk_factory, root):
         t.start()
     for t in threads:
         t.join(60)
+    # The last write may have gone through another server: sync first.
+    clients[0].sync(path)
     data, stat = clients[0].get(path)
     assert data == b"100"
     assert stat.version == 100

@@ -180,11 +180,15 @@ def test_counter(zk_factory, root):
         t.start()
     for t in threads:
         t.join(30)
+    # (a sync before reading what the other session wrote)
+    a.sync(root)
     assert ca.value == 20
     cb -= 5
+    a.sync(root)
     assert ca.value == 15
     fc = a.Counter(root + "/fcount", default=0.0)
     fc += 2.5
+    b.sync(root)
     assert b.Counter(root + "/fcount", default=0.0).value == 2.5
 
 
@@ -192,6 +196,7 @@ def test_barrier(zk_factory, root):
     a, b = zk_factory(), zk_factory()
     barrier = a.Barrier(root + "/barrier")
     barrier.create()
+    b.sync(root)  # another session's write
     waiter = b.Barrier(root + "/barrier")
     assert waiter.wait(timeout=0.3) is False
     passed = threading.Event()
@@ -241,11 +246,13 @@ def test_queue(zk_factory, root):
     q.put(b"urgent", priority=10)
     q.put(b"first", priority=1)
     assert len(q) == 7
+    b.sync(root)  # (each session syncs before reading the other's writes)
     consumer = b.Queue(root + "/q")
     got = [consumer.get() for _ in range(7)]
     # lower priority number first, FIFO within a priority
     assert got == [b"first", b"urgent"] + [b"item-%d" % i for i in range(5)]
     assert consumer.get() is None
+    a.sync(root)
     assert len(q) == 0
 
 
@@ -271,9 +278,11 @@ def test_locking_queue(zk_factory, root):
     assert c2.get(timeout=5) == b"two"
     assert c1.consume()
     assert c2.release()       # give "two" back
+    a.sync(root)              # (b consumed "one")
     assert len(producer) == 1
     assert c1.get(timeout=5) == b"two"
     assert c1.consume()
+    a.sync(root)
     assert len(producer) == 0
     assert c1.get(timeout=0.3) is None
 
@@ -284,6 +293,7 @@ def test_party(zk_factory, root):
     pb = b.Party(root + "/party", "bob")
     pa.join()
     pb.join()
+    a.sync(root)
     assert sorted(pa) == ["alice", "bob"]
     assert len(pb) == 2
     b.stop()
