@@ -6,13 +6,19 @@ The first test also runs against a 3-node Apache ZooKeeper 3.8 ensemble, so
 what it asserts is ZooKeeper's behaviour.
 """
 
+import json
+import os
+import struct
+import subprocess
 import threading
 import time
 
 import pytest
 from kazoo.exceptions import KazooException, NoNodeError
 
+import servers
 from conftest import KINDS, kazoo_client
+from servers import OP_GET_CHILDREN, OP_GET_DATA, RawClient, req_path_watch
 from ensemble import Ensemble
 
 pytestmark = pytest.mark.timeout(240)
@@ -287,39 +293,124 @@ def test_minority_stops_serving_and_recovers(ensemble_factory):
         c.close()
 
 
+def raw_tree_dump(member, path, batch=400):
+    """Every znode under `path`: its getData reply as the server encodes it
+    (data and whole Stat), read over one connection with the requests
+    pipelined, `batch` at a time (a kazoo client takes ten times longer
+    over 100,000 znodes)."""
+    c = RawClient(member.host, member.port)
+    out = {}
+    level = [path]
+    try:
+        c.sync(path)
+        while level:
+            below = []
+            for i in range(0, len(level), batch):
+                chunk = level[i:i + batch]
+                got = c.pipeline(OP_GET_DATA, [req_path_watch(p) for p in chunk])
+                parents = []
+                for p, rep in zip(chunk, got):
+                    assert rep.err == 0, (p, rep)
+                    out[p] = rep.body
+                    if struct.unpack("!i", rep.body[-12:-8])[0]:  # Stat.numChildren
+                        parents.append(p)
+                kids = c.pipeline(OP_GET_CHILDREN, [req_path_watch(p) for p in parents])
+                for p, rep in zip(parents, kids):
+                    assert rep.err == 0, (p, rep)
+                    below += [p.rstrip("/") + "/" + k for k in rep.reader.strings()]
+            level = below
+    finally:
+        c.close()
+    return out
+
+
+def serving_tree_dump(ens, member, path):
+    """`raw_tree_dump`, again if the member let its clients go meanwhile
+    (it lost its leader for a moment: this busy machine can starve a
+    heartbeat)."""
+    for attempt in range(5):
+        ens.wait_serving(member)
+        try:
+            return raw_tree_dump(member, path)
+        except (ConnectionError, OSError):
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def corral_cli():
+    """The `corral` command, next to the server binary (or CORRAL_CLI)."""
+    path = os.environ.get("CORRAL_CLI") or os.path.join(
+        os.path.dirname(servers.corral_binary()), "corral")
+    if not os.access(path, os.X_OK):
+        pytest.fail("corral not found at %s: build it with `cargo build -p corral-cli`" % path)
+    return path
+
+
 @CORRAL_ONLY
-def test_follower_behind_the_purged_log_catches_up_by_snapshot(ensemble_factory):
-    ens = ensemble_factory("corral", voters=3, extra_cfg=["snapCount=300"])
-    leader = ens.leader()
+def test_follower_that_missed_100000_writes_catches_up_by_snapshot(ensemble_factory):
+    """A follower down while 100,000 writes go through the other two comes
+    back behind the leader's purged log (snapCount=50000: a snapshot after
+    each 50,000 txns, the log purged back to the one before), so it is
+    brought up to date by a snapshot install, and then serves the very
+    tree the leader serves."""
+    ens = ensemble_factory("corral", voters=3, extra_cfg=["snapCount=50000"])
     behind = ens.followers()[0]
     behind.kill()
-    c = client_on(leader)
-    try:
-        c.create("/bulk")
-        # One txn each (snapCount counts txns; a multi is one).
-        for batch in range(20):
-            pending = [
-                c.create_async("/bulk/n%04d" % (batch * 100 + i), b"%d" % i)
-                for i in range(100)
-            ]
-            for p in pending:
-                p.get(timeout=30)
-        expected = tree_dump(c, "/bulk")
-    finally:
-        c.stop()
-        c.close()
-    # Snapshots every 300 txns and the log purged back to the previous one:
-    # the leader no longer has the entries the stopped follower lacks.
+    up = [m for m in ens.members if m is not behind]
+
+    def snapshots_taken(member):
+        snapshots = os.path.join(member.data_dir, "corral", "snapshots")
+        return len([f for f in os.listdir(snapshots) if f.endswith(".snap")])
+
+    cut_off = []
+
+    def creates(count):
+        """`count` creates or more (one txn each: snapCount counts txns),
+        pipelined by `corral bench` (4 sessions, 16 requests in flight
+        each: more starves the leader's heartbeats on a busy 2-core machine
+        in a debug build) under 100 parents, through the leader, in rounds of 10,000.
+        A round cut off by a leader change (the benchmark does not
+        reconnect) is done again, so some of it may be done twice."""
+        done = 0
+        while done < count:
+            n = min(10000, count - done)
+            bench = subprocess.run(
+                [corral_cli(), "bench", "--server", ens.leader(among=up).hosts,
+                 "--workload", "create", "--count", str(n), "--parents", "100",
+                 "--sessions", "4", "--in-flight", "16", "--value-size", "16",
+                 "--warmup", "0s", "--json"],
+                capture_output=True, text=True, timeout=300)
+            if bench.returncode == 0:
+                done += n
+                continue
+            cut_off.append(bench.stderr.strip())
+            assert len(cut_off) <= 5, cut_off
+
+    started = time.time()
+    creates(100000)
+    written = time.time() - started
+    # The second snapshot comes 50,000 txns after the first, which came
+    # when the leader looked (every 200 ms): a few more writes may be due.
+    for _ in range(10):
+        leader = ens.leader(among=up)
+        deadline = time.time() + 5
+        while snapshots_taken(leader) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+        if snapshots_taken(leader) >= 2:
+            break
+        creates(2000)
+    assert snapshots_taken(leader) >= 2
+    time.sleep(1.0)  # the log is purged at the leader's next look
+
+    expected = serving_tree_dump(ens, leader, "/bench-create")
+    assert len(expected) >= 1 + 100 + 100000
+
     ens.start_member(behind)
-    check = client_on(behind)
-    try:
-        check.sync("/bulk")
-        assert tree_dump(check, "/bulk") == expected
-        assert len(expected) == 2001
-    finally:
-        check.stop()
-        check.close()
+    assert serving_tree_dump(ens, behind, "/bench-create") == expected
     assert "snapshot installed from the leader" in behind.log_text()
+    print("\n%d creates in %.1f s (%d rounds cut off by a leader change); whole test %.1f s"
+          % (len(expected) - 101, written, len(cut_off), time.time() - started))
 
 
 @CORRAL_ONLY
