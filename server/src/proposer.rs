@@ -57,7 +57,7 @@ async fn run(raft: Raft, mut queue: mpsc::UnboundedReceiver<Pending>) {
             }
         }
         let (txns, replies): (Vec<Txn>, Vec<_>) = batch.drain(..).map(|p| (p.txn, p.reply)).unzip();
-        match raft.client_write(TxnBatch(txns)).await {
+        match raft.client_write(TxnBatch(txns.into())).await {
             Ok(response) => {
                 for (reply, outcome) in replies.into_iter().zip(response.data) {
                     let _ = reply.send(outcome);

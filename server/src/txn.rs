@@ -5,6 +5,7 @@
 //! every server.
 
 use corral_protocol::{ErrorCode, Id, MultiOp, SetAclRequest};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Txn {
@@ -18,9 +19,10 @@ pub struct Txn {
 }
 
 /// The txns of one log entry (see [`crate::proposer`]); each gets its own
-/// zxid when applied.
+/// zxid when applied. Shared: the log keeps entries in memory and hands
+/// out copies of them to be applied, which then cost no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TxnBatch(pub Vec<Txn>);
+pub struct TxnBatch(pub Arc<[Txn]>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxnOp {
