@@ -9,9 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::client::{client_id, options, value_arg};
+use crate::completions::into_asyncio;
 use crate::core::Core;
 use crate::ops::bytes_arg;
-use crate::runtime::into_asyncio;
 
 #[pyclass(subclass, frozen, module = "corral._corral", name = "AsyncClient")]
 pub struct PyAsyncClient {

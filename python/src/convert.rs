@@ -5,17 +5,26 @@
 use corral_client::{Acl, EventType, Id, KeeperState, SessionState, Stat, WatchedEvent};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyTuple, PyType};
+use pyo3::PyTypeInfo;
 
 static ZNODE_STAT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static WATCHED_EVENT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static ACL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static ID: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static TUPLE_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// `corral.states.ZnodeStat` (kazoo's field names and order).
+/// `corral.states.ZnodeStat` (kazoo's field names and order). Built as
+/// the namedtuple's own `_make` does, `tuple.__new__(ZnodeStat, fields)`,
+/// but without running its Python code.
 pub fn stat(py: Python<'_>, s: &Stat) -> PyResult<Py<PyAny>> {
     let class = ZNODE_STAT.import(py, "corral.states", "ZnodeStat")?;
-    let args = (
+    let tuple_new = TUPLE_NEW.get_or_try_init(py, || {
+        PyTuple::type_object(py)
+            .getattr("__new__")
+            .map(Bound::unbind)
+    })?;
+    let fields = (
         s.czxid,
         s.mzxid,
         s.ctime,
@@ -28,7 +37,7 @@ pub fn stat(py: Python<'_>, s: &Stat) -> PyResult<Py<PyAny>> {
         s.num_children,
         s.pzxid,
     );
-    Ok(class.call1(args)?.unbind())
+    tuple_new.call1(py, (class, fields))
 }
 
 /// kazoo's `EventType` string.

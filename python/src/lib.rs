@@ -2,8 +2,9 @@
 //!
 //! A thin binding of `corral-client`: every operation is the core's, with
 //! kazoo's names, arguments and results. Layout:
-//! - `runtime.rs`: the process's tokio runtime (rebuilt after fork), blocking
-//!   waits with the GIL released, and the bridge to asyncio futures;
+//! - `runtime.rs`: the process's tokio runtime (rebuilt after fork) and
+//!   blocking waits with the GIL released; `completions.rs`: operations as
+//!   asyncio futures, completed in their loop in batches;
 //! - `core.rs`: what both clients share (session lifecycle, listeners);
 //! - `ops.rs`: the operations (ensure_path / recursive delete are the core's);
 //! - `client.rs` / `aio.rs`: the blocking `Client` and the `AsyncClient`;
@@ -16,6 +17,7 @@ use pyo3::prelude::*;
 
 mod aio;
 mod client;
+mod completions;
 mod convert;
 mod core;
 mod dispatch;

@@ -1,20 +1,21 @@
-//! The tokio runtime shared by every client of this process, and the two
-//! ways Python waits for it: blocking (GIL released) and asyncio futures.
+//! The tokio runtime shared by every client of this process, and how a
+//! blocking call waits for it (GIL released). asyncio futures are in
+//! `completions.rs`.
 //!
 //! Fork safety: the runtime belongs to the process that built it. A child
-//! of `os.fork()` has none of its worker threads, so [`runtime`] notices the
+//! of `os.fork()` has none of its threads, so [`runtime`] notices the
 //! new pid and builds a fresh runtime there. The parent's runtime is leaked
 //! in the child (dropping it would join threads that do not exist there).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use tokio::runtime::Runtime;
+use tokio::sync::Notify;
 
 use crate::errors::to_pyerr;
 
@@ -25,39 +26,99 @@ pub type Conv = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Py<PyAny>> + Se
 /// An operation of the client core, ready to be awaited by either binding.
 pub type OpFuture = Pin<Box<dyn Future<Output = Result<Conv, corral_client::Error>> + Send>>;
 
+/// A current-thread runtime, run by whichever thread waits for it: a
+/// thread blocked in [`wait`] runs the runtime itself (the sessions' tasks
+/// and their sockets), so a blocking call's request and reply need no
+/// other thread. When no call has waited for a while, the idle driver
+/// thread runs it (pings, watches, asyncio operations), and lets go as soon
+/// as a call comes.
 struct ProcessRuntime {
     pid: u32,
     rt: Runtime,
+    /// Threads in `wait`.
+    waiting: AtomicUsize,
+    /// Calls of `wait` so far.
+    calls: AtomicU64,
+    /// Set while the idle driver runs the runtime.
+    idle_driving: AtomicBool,
+    /// Tells the idle driver to let go of the runtime.
+    release: Notify,
 }
+
+/// How long no blocking call must have come before the idle driver runs
+/// the runtime again.
+const IDLE_AFTER: Duration = Duration::from_millis(2);
+
+/// How often the idle driver looks again while a call is waiting.
+const BUSY_RECHECK: Duration = Duration::from_millis(10);
 
 static RUNTIME: AtomicPtr<ProcessRuntime> = AtomicPtr::new(ptr::null_mut());
 
 /// The runtime of this process (built on first use, and again after fork).
 pub fn runtime() -> &'static Runtime {
+    &process_runtime().rt
+}
+
+fn process_runtime() -> &'static ProcessRuntime {
     let pid = std::process::id();
     let cur = RUNTIME.load(Ordering::Acquire);
     // SAFETY: a published pointer is never freed (see below), so it is
     // valid for the life of the process.
     if let Some(p) = unsafe { cur.as_ref() } {
         if p.pid == pid {
-            return &p.rt;
+            return p;
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_name("corral-rt")
         .build()
         .expect("cannot build the tokio runtime");
-    let fresh = Box::into_raw(Box::new(ProcessRuntime { pid, rt }));
+    let fresh = Box::into_raw(Box::new(ProcessRuntime {
+        pid,
+        rt,
+        waiting: AtomicUsize::new(0),
+        calls: AtomicU64::new(0),
+        idle_driving: AtomicBool::new(false),
+        release: Notify::new(),
+    }));
     match RUNTIME.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
         // The previous runtime (if any) was the parent's: leaked on purpose.
-        // SAFETY: `fresh` was just published and is never freed.
-        Ok(_) => unsafe { &(*fresh).rt },
+        Ok(_) => {
+            // SAFETY: `fresh` was just published and is never freed.
+            let p: &'static ProcessRuntime = unsafe { &*fresh };
+            std::thread::Builder::new()
+                .name("corral-rt".into())
+                .spawn(move || p.drive_when_idle())
+                .expect("cannot start the runtime's thread");
+            p
+        }
         Err(winner) => {
             // Another thread of this process published one first: use it.
             // SAFETY: `fresh` was never shared; `winner` is never freed.
             drop(unsafe { Box::from_raw(fresh) });
-            unsafe { &(*winner).rt }
+            unsafe { &*winner }
+        }
+    }
+}
+
+impl ProcessRuntime {
+    /// The idle driver thread.
+    fn drive_when_idle(&'static self) {
+        loop {
+            self.idle_driving.store(true, Ordering::SeqCst);
+            self.rt.block_on(self.release.notified());
+            self.idle_driving.store(false, Ordering::SeqCst);
+            // Blocking calls run it now; take over once they stop coming.
+            loop {
+                let calls = self.calls.load(Ordering::SeqCst);
+                std::thread::sleep(IDLE_AFTER);
+                if self.waiting.load(Ordering::SeqCst) > 0 {
+                    // A call is running it (e.g. waiting for a lock).
+                    std::thread::sleep(BUSY_RECHECK);
+                } else if self.calls.load(Ordering::SeqCst) == calls {
+                    break;
+                }
+            }
         }
     }
 }
@@ -66,13 +127,28 @@ pub fn runtime() -> &'static Runtime {
 /// that Ctrl-C interrupts a blocking call on the main thread).
 const SIGNAL_POLL: Duration = Duration::from_millis(200);
 
-/// Runs `fut` to completion on the runtime with the GIL released.
+/// Runs `fut` to completion with the GIL released, running the runtime on
+/// this thread meanwhile (or, while another thread runs it, waiting for it
+/// to complete `fut` or to let go of the runtime).
 pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyResult<T> {
-    let rt = runtime();
-    let mut fut = Box::pin(fut);
+    let p = process_runtime();
+    p.calls.fetch_add(1, Ordering::SeqCst);
+    p.waiting.fetch_add(1, Ordering::SeqCst);
+    let _waiting = Waiting(p);
+    if p.idle_driving.load(Ordering::SeqCst) {
+        p.release.notify_one();
+    }
+    let mut fut = std::pin::pin!(fut);
     loop {
         let done = py.detach(|| {
-            rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut fut).await.ok() })
+            p.rt.block_on(async {
+                let done = tokio::time::timeout(SIGNAL_POLL, &mut fut).await.ok();
+                // One more turn for the tasks the call woke, before the
+                // runtime may wait for its next driver: e.g. the delete of
+                // a node a cancelled recipe abandoned goes out now.
+                tokio::task::yield_now().await;
+                done
+            })
         });
         if let Some(v) = done {
             return Ok(v);
@@ -81,61 +157,19 @@ pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyR
     }
 }
 
+/// Counts a thread in `wait` until it returns (or unwinds).
+struct Waiting(&'static ProcessRuntime);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Runs an operation to completion (GIL released) and converts its result.
 pub fn run_op(py: Python<'_>, op: OpFuture) -> PyResult<Py<PyAny>> {
     match wait(py, op)? {
         Ok(conv) => conv(py),
         Err(e) => Err(to_pyerr(py, &e)),
-    }
-}
-
-static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// Starts an operation on the runtime and returns an asyncio future of the
-/// running loop that completes with its result. Cancelling the asyncio
-/// future aborts the operation's task (a request already sent may still be
-/// applied by the server).
-pub fn into_asyncio(py: Python<'_>, op: OpFuture) -> PyResult<Py<PyAny>> {
-    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
-    let fut = event_loop.call_method0("create_future")?;
-    let resolve = RESOLVE
-        .import(py, "corral._aio", "resolve")?
-        .clone()
-        .unbind();
-    let (loop_ref, fut_ref) = (event_loop.unbind(), fut.clone().unbind());
-    let task = runtime().spawn(async move {
-        let result = op.await;
-        // Not while the interpreter shuts down: nobody waits then.
-        Python::try_attach(|py| {
-            let (ok, value): (bool, Py<PyAny>) = match result.map(|conv| conv(py)) {
-                Ok(Ok(v)) => (true, v),
-                Ok(Err(e)) => (false, e.into_value(py).into_any()),
-                Err(e) => (false, to_pyerr(py, &e).into_value(py).into_any()),
-            };
-            // Fails only if the loop was closed meanwhile: nobody waits.
-            let _ =
-                loop_ref.call_method1(py, "call_soon_threadsafe", (resolve, fut_ref, ok, value));
-        });
-    });
-    let canceller = Canceller {
-        task: task.abort_handle(),
-    };
-    fut.call_method1("add_done_callback", (canceller,))?;
-    Ok(fut.unbind())
-}
-
-/// Done-callback of an asyncio future: aborts the task if it was cancelled.
-#[pyclass(frozen)]
-struct Canceller {
-    task: tokio::task::AbortHandle,
-}
-
-#[pymethods]
-impl Canceller {
-    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
-        if fut.call_method0("cancelled")?.is_truthy()? {
-            self.task.abort();
-        }
-        Ok(())
     }
 }

@@ -1,8 +1,9 @@
 """Session states through a server kill and restart, expiry and a new
-session, threads sharing a client, the GIL released while blocking, and
-fork — against both servers."""
+session, threads sharing a client, the GIL released while blocking,
+Ctrl-C during a blocking call, and fork — against both servers."""
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -133,6 +134,48 @@ def test_gil_released_while_blocking(server):
     finally:
         stop.set()
         t.join()
+        c.close()
+        proxy.close()
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_signal_interrupts_blocking_call(server):
+    """A signal handler's exception (Ctrl-C's KeyboardInterrupt) interrupts
+    a call of the main thread blocked on an unresponsive server; the client
+    works afterwards."""
+    assert threading.current_thread() is threading.main_thread()
+
+    def on_sigint(signum, frame):
+        raise Interrupted()
+
+    proxy = servers.Proxy(server.host, server.port)
+    c = corral.Client(proxy.hosts, timeout=10.0)
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        c.start()
+        proxy.pause()
+        before = time.time()
+        timer.start()
+        with pytest.raises(Interrupted):
+            c.get("/")
+        assert time.time() - before < 3.0
+        proxy.resume()
+
+        def exists():
+            try:
+                return c.exists("/") is not None
+            except ex.ConnectionLoss:
+                return False
+
+        wait_until(exists, message="a call after the interrupted one")
+    finally:
+        timer.cancel()
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
         c.close()
         proxy.close()
 

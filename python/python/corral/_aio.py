@@ -7,15 +7,19 @@ import inspect
 from typing import Any, Callable
 
 
-def resolve(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
-    """Completes ``fut`` in its loop (scheduled by the native side with
-    ``call_soon_threadsafe``); a cancelled future stays cancelled."""
-    if fut.done():
-        return
-    if ok:
-        fut.set_result(value)
-    else:
-        fut.set_exception(value)
+class OpFuture(asyncio.Future):  # type: ignore[type-arg]
+    """The future of an AsyncClient operation (completed by the native
+    side, in its loop). Cancelling it aborts the operation: ``_abort`` is
+    set by the native side when it starts the operation."""
+
+    __slots__ = ("_abort",)
+    _abort: Callable[[], None]
+
+    def cancel(self, msg: Any = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        self._abort()
+        return True
 
 
 def _run(fn: Callable[[Any], Any], arg: Any) -> None:

@@ -22,9 +22,10 @@ use pyo3::IntoPyObjectExt;
 
 use crate::aio::PyAsyncClient;
 use crate::client::PyClient;
+use crate::completions::into_asyncio;
 use crate::core::{duration, Core};
 use crate::errors::exception;
-use crate::runtime::{into_asyncio, run_op, runtime, Conv, OpFuture};
+use crate::runtime::{run_op, runtime, Conv, OpFuture};
 
 mod cache;
 mod data;
