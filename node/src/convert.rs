@@ -13,7 +13,8 @@ use crate::errors::bad_args;
 /// A node's metadata, as ZooKeeper's `Stat`. Times are milliseconds since
 /// the epoch; `ephemeralOwner` is the owner's session id (0n if the node is
 /// not ephemeral), a bigint as `Client.sessionId` is.
-#[napi(object)]
+// Made into a JS object by `objects.rs`.
+#[napi(object, object_to_js = false)]
 #[derive(Clone)]
 pub struct Stat {
     pub czxid: i64,

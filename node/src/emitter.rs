@@ -1,19 +1,18 @@
 //! EventEmitter-style listeners (`on`, `once`, `off`, ...) for the classes
 //! that emit events (`Client`, `LeaderLatch`, `TreeCache`).
 //!
-//! Events come from the core's tasks (any thread) through one threadsafe
-//! function per emitter, so they reach the JS thread in the order they were
-//! emitted; there every listener of the event is called, in the order it
-//! was added, as Node's EventEmitter does. The threadsafe function is weak:
-//! listeners never keep the process alive by themselves.
+//! Events come from the core's tasks (any thread) through the JS thread's
+//! queue (`batch.rs`), so they reach the JS thread in the order they were
+//! emitted, and before the Promises settled after them; there every
+//! listener of the event is called, in the order it was added, as Node's
+//! EventEmitter does. Listeners never keep the process alive by themselves.
 
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{
-    ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
-};
+use napi::threadsafe_function::UnknownReturnValue;
 
+use crate::batch::Events;
 use crate::convert::WatchEvent;
 use crate::recipes::tree_cache::TreeChange;
 
@@ -53,23 +52,24 @@ struct Listeners {
     next: Mutex<u64>,
 }
 
-type Sink = ThreadsafeFunction<(String, Payload), (), (), Status, false, true>;
-
 /// Sends events from any thread to an [`Emitter`]'s listeners. Events sent
 /// before the first listener was added are dropped.
 #[derive(Clone, Default)]
 pub struct EventSender {
-    sink: Arc<Mutex<Option<Arc<Sink>>>>,
+    sink: Arc<Mutex<Option<Sink>>>,
 }
+
+/// Where the events go, once the emitter has a listener.
+type Sink = (Events, Arc<Listeners>);
 
 impl EventSender {
     pub fn emit(&self, event: &str, payload: Payload) {
         let sink = self.sink.lock().unwrap().clone();
-        if let Some(sink) = sink {
-            sink.call(
-                (event.to_owned(), payload),
-                ThreadsafeFunctionCallMode::NonBlocking,
-            );
+        if let Some((events, listeners)) = sink {
+            let event = event.to_owned();
+            events.send(Box::new(move |env| {
+                dispatch(env, &listeners, &event, payload)
+            }));
         }
     }
 }
@@ -153,14 +153,7 @@ impl Emitter {
         if sink.is_some() {
             return Ok(());
         }
-        let listeners = self.listeners.clone();
-        let noop = env.create_function_from_closure::<(), (), _>("corralEmit", |_| Ok(()))?;
-        let tsfn = noop
-            .build_threadsafe_function::<(String, Payload)>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .build_callback(move |ctx| dispatch(&ctx.env, &listeners, &ctx.value.0, ctx.value.1))?;
-        *sink = Some(Arc::new(tsfn));
+        *sink = Some((Events::get(env)?, self.listeners.clone()));
         Ok(())
     }
 }

@@ -10,13 +10,17 @@
 //! - `emitter.rs`: the EventEmitter-style `on`/`off` of the classes that
 //!   emit events, delivered on the JS thread;
 //! - `promise.rs`: core futures -> Promises on napi's tokio runtime;
-//! - `convert.rs`: value types; `errors.rs`: core errors -> JS errors with
+//!   `batch.rs`: how they go to the runtime and back, in batches;
+//! - `convert.rs`: value types; `objects.rs`: the JS objects of stats and
+//!   node data; `errors.rs`: core errors -> JS errors with
 //!   ZooKeeper's `code` names.
 
+mod batch;
 mod client;
 mod convert;
 mod emitter;
 mod errors;
+mod objects;
 mod ops;
 mod promise;
 mod recipes;
@@ -24,3 +28,16 @@ mod transaction;
 mod watch;
 
 pub use client::Client;
+
+/// napi's tokio runtime, with one worker thread: the operations of a
+/// Node process meet in its session tasks, and one thread runs them without
+/// waking another for every request and reply.
+#[napi_derive::module_init]
+fn init() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+}

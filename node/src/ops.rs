@@ -13,7 +13,8 @@ use crate::watch::{
 };
 
 /// The result of `getData`.
-#[napi(object)]
+// Made into a JS object by `objects.rs`.
+#[napi(object, object_to_js = false)]
 pub struct DataResult {
     pub data: Buffer,
     pub stat: Stat,

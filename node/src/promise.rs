@@ -1,12 +1,13 @@
-//! Core futures as JavaScript Promises. Each operation runs on napi's tokio
-//! runtime; its result is converted to JS values on the JS thread, and a
-//! core error becomes the JS error of `errors.rs`.
+//! Core futures as JavaScript Promises: each operation runs on napi's tokio
+//! runtime (started and settled in batches, see `batch.rs`); its result is
+//! converted to JS values on the JS thread, and a core error becomes the JS
+//! error of `errors.rs`.
 
 use std::future::Future;
 
 use napi::bindgen_prelude::*;
 
-use crate::errors;
+use crate::batch;
 
 /// A Promise of `fut`'s result, converted by `conv` on the JS thread.
 pub fn spawn<'env, T, V, F, C>(env: &'env Env, fut: F, conv: C) -> Result<PromiseRaw<'env, V>>
@@ -16,10 +17,8 @@ where
     F: Future<Output = corral_client::Result<T>> + Send + 'static,
     C: FnOnce(&Env, T) -> Result<V> + 'static,
 {
-    env.spawn_future_with_callback(async move { Ok(fut.await) }, move |env, r| match r {
-        Ok(v) => conv(env, v),
-        Err(e) => Err(errors::to_napi(env, &e)),
-    })
+    let promise = batch::start(env, fut, conv)?;
+    Ok(PromiseRaw::new(env.raw(), promise))
 }
 
 /// A Promise of `fut`'s result as it is.

@@ -1,23 +1,52 @@
 //! Watches: one-shot callbacks (`{ watch }` of `getData`, `exists`,
 //! `getChildren`) and persistent watches (`addWatch`). Callbacks run on the
-//! JS thread through weak threadsafe functions: a pending watch does not
-//! keep the process alive (an open client does).
+//! JS thread through its queue (`batch.rs`), so a watch event comes before
+//! the reply of the change that fired it, when both are there; a pending
+//! watch does not keep the process alive (an open client does).
+
+use std::sync::Arc;
 
 use corral_client::{AddWatchMode, Client as CoreClient, WatchedEvent, WatcherType};
 use futures::StreamExt;
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{
-    ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
-};
+use napi::threadsafe_function::UnknownReturnValue;
 use napi_derive::napi;
 
+use crate::batch::Events;
 use crate::convert::WatchEvent;
 use crate::errors::bad_args;
 use crate::promise;
 
 /// A watch callback from JS: `(event: WatchEvent) => void`.
-pub type Callback =
-    ThreadsafeFunction<WatchEvent, UnknownReturnValue, WatchEvent, Status, false, true>;
+#[derive(Clone)]
+pub struct Callback {
+    func: Arc<FunctionRef<WatchEvent, UnknownReturnValue>>,
+    events: Events,
+}
+
+impl TypeName for Callback {
+    fn type_name() -> &'static str {
+        "Function"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Function
+    }
+}
+
+impl ValidateNapiValue for Callback {}
+
+impl FromNapiValue for Callback {
+    unsafe fn from_napi_value(
+        env: napi::sys::napi_env,
+        value: napi::sys::napi_value,
+    ) -> Result<Self> {
+        Ok(Callback {
+            func: Arc::new(FunctionRef::from_napi_value(env, value)?),
+            events: Events::get(&Env::from_raw(env))?,
+        })
+    }
+}
 
 /// Options of the reads that can leave a one-shot watch.
 #[napi(object, object_to_js = false)]
@@ -31,7 +60,11 @@ pub struct WatchOptions {
 
 /// Calls `cb` with `event` on the JS thread.
 pub fn deliver(cb: &Callback, event: WatchedEvent) {
-    cb.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    let func = cb.func.clone();
+    cb.events.send(Box::new(move |env| {
+        func.borrow_back(env)?.call(event.into())?;
+        Ok(())
+    }));
 }
 
 pub fn add_watch_mode(mode: &str) -> corral_client::Result<AddWatchMode> {

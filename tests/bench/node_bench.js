@@ -2,7 +2,8 @@
 // One Node.js client (one session) keeping IN_FLIGHT getData or setData
 // promises in flight for DURATION seconds, through corral-zk (node/) or
 // node-zookeeper-client (npm); prints one JSON line per phase:
-//   {"driver":..., "op":"getData"|"setData", "ops":N, "seconds":S, "ops_per_s":R}
+//   {"driver":..., "op":"getData"|"setData", "ops":N, "seconds":S, "ops_per_s":R,
+//    "cpu_us_per_op":C}   (C: the client process's CPU time per operation)
 //
 //   node tests/bench/node_bench.js DRIVER HOSTS [IN_FLIGHT] [DURATION_S] [ZNODES] [VALUE_SIZE]
 'use strict';
@@ -49,6 +50,7 @@ async function open() {
 async function phase(client, op) {
     const paths = Array.from({ length: ZNODES }, (_, i) => `${ROOT_PATH}/n${i}`);
     let ops = 0;
+    const cpu0 = process.cpuUsage();
     const start = process.hrtime.bigint();
     const deadline = start + BigInt(Math.round(DURATION_S * 1e9));
     const worker = async () => {
@@ -59,7 +61,17 @@ async function phase(client, op) {
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { driver, op: op === 'get' ? 'getData' : 'setData', in_flight: IN_FLIGHT, ops, seconds, ops_per_s: Math.round(ops / seconds) };
+    const cpu = process.cpuUsage(cpu0);
+    return {
+        driver,
+        op: op === 'get' ? 'getData' : 'setData',
+        in_flight: IN_FLIGHT,
+        ops,
+        seconds,
+        ops_per_s: Math.round(ops / seconds),
+        // CPU time of this process (all its threads) per operation.
+        cpu_us_per_op: Number(((cpu.user + cpu.system) / ops).toFixed(1)),
+    };
 }
 
 async function main() {

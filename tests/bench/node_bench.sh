@@ -2,7 +2,8 @@
 # Node.js clients against one corral-server: corral-zk (node/, the addon in
 # a release build) vs node-zookeeper-client (npm, from tests/node), each one
 # session keeping IN_FLIGHT getData, then setData, promises in flight
-# (tests/bench/node_bench.js). Prints a table of ops/s; nothing is written.
+# (tests/bench/node_bench.js). Prints a table of ops/s and the ratio
+# corral-zk / node-zookeeper-client of each round; nothing is written.
 #
 # Environment (all optional), with defaults:
 #   NODE_BENCH_IN_FLIGHT  256
@@ -55,9 +56,19 @@ done
 node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
 const groups = {};
-for (const r of lines) (groups[`${r.driver} ${r.op}`] ||= []).push(r.ops_per_s);
-console.log(`\n${"driver / op".padEnd(34)} median ops/s   (min - max), ${lines[0].in_flight} in flight`);
-for (const [k, v] of Object.entries(groups)) {
-    v.sort((a, b) => a - b);
-    console.log(`${k.padEnd(34)} ${String(v[Math.floor(v.length / 2)]).padStart(12)}   (${v[0]} - ${v[v.length - 1]})`);
+for (const r of lines) (groups[`${r.driver} ${r.op}`] ||= []).push(r);
+console.log(`\n${"driver / op".padEnd(34)} median ops/s   (min - max), ${lines[0].in_flight} in flight; client CPU µs/op (median)`);
+for (const [k, rs] of Object.entries(groups)) {
+    const v = rs.map((r) => r.ops_per_s).sort((a, b) => a - b);
+    const cpu = rs.map((r) => r.cpu_us_per_op).sort((a, b) => a - b);
+    console.log(`${k.padEnd(34)} ${String(v[Math.floor(v.length / 2)]).padStart(12)}   (${v[0]} - ${v[v.length - 1]})   ${cpu[Math.floor(cpu.length / 2)]}`);
+}
+// corral-zk ÷ node-zookeeper-client in each round (the n-th run of each), then the median.
+console.log("\ncorral-zk ÷ node-zookeeper-client (target: >= 3x), per round and median");
+for (const op of ["getData", "setData"]) {
+    const of = (d) => lines.filter((r) => r.driver === d && r.op === op).map((r) => r.ops_per_s);
+    const [c, n] = [of("corral-zk"), of("node-zookeeper-client")];
+    const x = c.slice(0, n.length).map((v, i) => v / n[i]);
+    const median = [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
+    console.log(`${op.padEnd(10)} ${x.map((v) => v.toFixed(2) + "x").join("  ")}   median ${median.toFixed(2)}x`);
 }' "$RESULTS"
