@@ -293,6 +293,12 @@ async fn session(
         core.sessions
             .lock()
             .attach(session.id, conn, outbox.clone());
+        // A close applied between the handshake and the attach found no
+        // connection to close: this one would serve a dead session.
+        if !core.tree.read().sessions.contains_key(&session.id) {
+            core.sessions.lock().detach(session.id, conn);
+            let _ = outbox.send(Outbound::Close);
+        }
     } else if !server.read_only.attach(session.id, conn, outbox.clone()) {
         // Read-only mode ended during the handshake.
         let _ = outbox.send(Outbound::Close);
@@ -311,7 +317,7 @@ async fn session(
     // The writer stops when the server closes the connection (expiry,
     // session moved, auth failure): stop reading then too.
     let result = tokio::select! {
-        r = read_requests(&server, &mut reader, &session, &mut ids, &work_tx, &counters) => r,
+        r = read_requests(&server, conn, &mut reader, &session, &mut ids, &work_tx, &counters) => r,
         _ = writer_done.notified() => Err(Closed::Protocol("closed by the server".into())),
     };
 
@@ -349,6 +355,7 @@ enum Work {
 
 async fn read_requests(
     server: &Arc<Server>,
+    conn: ConnId,
     reader: &mut FrameReader,
     session: &Session,
     ids: &mut Arc<Vec<Id>>,
@@ -499,7 +506,16 @@ async fn read_requests(
             }
             Request::Reconfig(r) => {
                 let rx = crate::reconfig::start(server.clone(), ids.to_vec(), r);
-                send(work, Work::Write { xid, rx, started, op }).await?;
+                send(
+                    work,
+                    Work::Write {
+                        xid,
+                        rx,
+                        started,
+                        op,
+                    },
+                )
+                .await?;
                 continue;
             }
             request => {
@@ -518,6 +534,11 @@ async fn read_requests(
             }
         };
         let closing = matches!(write_op, TxnOp::CloseSession { .. });
+        if closing && !session.read_only {
+            // The close closes the session's connections; this one answers
+            // it first.
+            core.sessions.lock().detach(session.id, conn);
+        }
         let rx = match server.propose(session.id, ids.to_vec(), write_op) {
             Ok(rx) => rx,
             Err(e) => {

@@ -129,13 +129,14 @@ impl SessionTable {
         out
     }
 
-    fn closed(&mut self, session: i64, close_connection: bool) {
+    /// The session is gone: a connection still attached to it here (the
+    /// one that asked for the close let go of it first) is closed, so its
+    /// client learns of the end when it reconnects, as from ZooKeeper.
+    fn closed(&mut self, session: i64) {
         self.last_seen.remove(&session);
         self.closing.remove(&session);
         if let Some((_, outbox)) = self.attached.remove(&session) {
-            if close_connection {
-                let _ = outbox.send(Outbound::Close);
-            }
+            let _ = outbox.send(Outbound::Close);
         }
     }
 
@@ -255,7 +256,7 @@ impl Core {
                             "session closed by its client"
                         );
                     }
-                    self.sessions.lock().closed(txn.session_id, expired)
+                    self.sessions.lock().closed(txn.session_id)
                 }
                 TxnOp::MoveSession { server } if server != self.config.server_id => {
                     self.sessions.lock().moved_away(txn.session_id)

@@ -113,7 +113,8 @@ def test_forced_expiry_via_second_client(zk, zk_factory, root):
     old_sid = victim.client_id[0]
     eph = victim.create(root + "/victim", ephemeral=True)
     got = Collector()
-    zk.exists(eph, watch=got)
+    zk.sync(root)  # another session's write
+    assert zk.exists(eph, watch=got) is not None
 
     killer = zk_factory(client_id=victim.client_id)
     assert killer.client_id[0] == old_sid
