@@ -585,15 +585,14 @@ def test_partitioned_follower_rejoins_without_deposing_the_leader(kind, netns_en
         watch.join(10)
         close(client)
 
-    failed = [a for a in writer.attempts if a[2] != "ok"]
-    assert failed == [], "writes failed (cut at %.2f, healed at %.2f): %r" % (
-        cut_at - started, healed_at - started,
-        [(round(t - started, 2), p, e) for t, p, e in failed])
-    assert during >= 20 + 10, "the leader did not go on acknowledging writes during the cut"
+    failed = [(round(t - started, 2), p, e) for t, p, e in writer.attempts if e != "ok"]
     changes = [(round(t - started, 2), i, mode) for t, i, mode in watch.seen
                if (i == leader.server_id) != (mode == "leader")]
-    assert changes == [], "leadership moved (cut at %.2f, healed at %.2f): %r" % (
-        cut_at - started, healed_at - started, changes)
+    assert (failed, changes) == ([], []), \
+        "cut at %.2f, healed at %.2f; failed writes: %r; leader %d not leading or others " \
+        "leading (time, member, mode): %r" % (
+            cut_at - started, healed_at - started, failed, leader.server_id, changes)
+    assert during >= 20 + 10, "the leader did not go on acknowledging writes during the cut"
     assert leader.mode() == "leader"
     assert cut.mode() == other.mode() == "follower"
 

@@ -125,8 +125,9 @@ impl Election {
         c.reset = c.reset.max(at);
     }
 
-    /// This member voted for a candidate: it gives it time to win.
-    pub fn voted(&self) {
+    /// The election timeout starts over: this member voted for a candidate
+    /// (which needs time to win), or stood itself, or cannot stand.
+    pub fn restart_timer(&self) {
         let now = Instant::now();
         let mut c = self.contact.lock();
         c.reset = c.reset.max(now);
@@ -228,9 +229,13 @@ impl Election {
                 tokio::time::sleep_until(deadline.into()).await;
                 continue;
             }
-            if metrics.state == ServerState::Leader || rank.is_none() {
-                // A leader hears from itself; a learner never stands.
+            if metrics.state == ServerState::Leader {
                 self.heard_from_leader(Instant::now());
+                continue;
+            }
+            if rank.is_none() {
+                // A learner never stands.
+                self.restart_timer();
                 continue;
             }
             let silent = self.contact.lock().leader.map(|at| at.elapsed());
@@ -253,7 +258,7 @@ impl Election {
                     term = metrics.current_term + 1,
                     "pre-vote won; standing for election"
                 );
-                self.voted();
+                self.restart_timer();
                 if a.raft.trigger().elect().await.is_err() {
                     return;
                 }

@@ -3,11 +3,13 @@
 
 use super::codec;
 use super::link::{read_frame, write_frame};
+use super::prevote::Election;
+use crate::raft::{Raft, TypeConfig};
 use crate::server::Server;
 use crate::storage::codec::txn_from_pb;
 use crate::storage::pb::{self, peer_reply, peer_request};
 use bytes::BytesMut;
-use openraft::raft::AppendEntriesResponse;
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse};
 use prost::Message;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,23 +112,14 @@ async fn handle(server: &Server, body: peer_request::Body) -> peer_reply::Body {
     let arrived = Instant::now();
     match body {
         peer_request::Body::AppendEntries(r) => match codec::append_from_pb(r) {
-            Ok(r) => match raft.append_entries(r).await {
-                Ok(resp) => {
-                    // Anything but "your term is over" comes from our leader.
-                    if !matches!(resp, AppendEntriesResponse::HigherVote(_)) {
-                        election.heard_from_leader(arrived);
-                    }
-                    peer_reply::Body::AppendEntries(codec::append_reply_to_pb(&resp))
-                }
-                Err(e) => error(&e.to_string()),
-            },
+            Ok(r) => append_entries(raft, election, r, arrived).await,
             Err(e) => error(e.0),
         },
         peer_request::Body::Vote(r) => match codec::vote_request_from_pb(r) {
             Ok(r) => match raft.vote(r).await {
                 Ok(resp) => {
                     if resp.vote_granted {
-                        election.voted();
+                        election.restart_timer();
                     }
                     peer_reply::Body::Vote(codec::vote_reply_to_pb(&resp))
                 }
@@ -166,6 +159,30 @@ async fn handle(server: &Server, body: peer_request::Body) -> peer_reply::Body {
             peer_reply::Body::Reconfig(crate::reconfig::execute_forwarded(server, r).await)
         }
         peer_request::Body::Formation(_) => crate::reconfig::formation::answer(server).await,
+    }
+}
+
+/// Appends the leader's entries. A leader at least as new as the one we
+/// know is heard when its request arrives, not once our disk has the
+/// entries: a slow fsync must not look like a silent leader.
+async fn append_entries(
+    raft: &Raft,
+    election: &Election,
+    r: AppendEntriesRequest<TypeConfig>,
+    arrived: Instant,
+) -> peer_reply::Body {
+    if r.vote >= raft.metrics().borrow().vote {
+        election.heard_from_leader(arrived);
+    }
+    match raft.append_entries(r).await {
+        Ok(resp) => {
+            // Anything but "your term is over" comes from our leader.
+            if !matches!(resp, AppendEntriesResponse::HigherVote(_)) {
+                election.heard_from_leader(arrived);
+            }
+            peer_reply::Body::AppendEntries(codec::append_reply_to_pb(&resp))
+        }
+        Err(e) => error(&e.to_string()),
     }
 }
 
