@@ -11,7 +11,8 @@ for --duration seconds after --warmup seconds:
   async-256    corral: an AsyncClient with 256 coroutines each awaiting one
                call at a time (256 in flight); kazoo, which has no asyncio
                client, the same through get_async/set_async (256 in flight).
-Writes the Markdown report to --out and prints it.
+Writes the Markdown report to --out (keeping the hand-written section of
+the existing one, from "## Notes (hand-written)" on) and prints it.
 """
 
 import argparse
@@ -241,6 +242,21 @@ def report(results, args, load_before, load_after):
     return "\n".join(lines)
 
 
+NOTES = "## Notes (hand-written)"
+
+
+def kept_notes(path):
+    """The hand-written section of the existing report (from NOTES on),
+    which a new run keeps."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        return ""
+    at = old.find(NOTES)
+    return "\n" + old[at:] if at >= 0 else ""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -260,9 +276,9 @@ def main():
     finally:
         srv.cleanup()
     text = report(results, args, load_before, load_after)
-    with open(args.out, "w") as f:
-        f.write(text)
     print(text)
+    with open(args.out, "w") as f:
+        f.write(text + kept_notes(args.out))
 
 
 if __name__ == "__main__":
