@@ -32,12 +32,14 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::errors;
 
-/// Starts `fut`; returns the Promise of its result, converted by `conv` on
-/// the JS thread.
-pub fn start<T, V, F, C>(env: &Env, fut: F, conv: C) -> Result<sys::napi_value>
+/// Starts the future `make` makes (on a tokio thread: a call's future is
+/// large, the closure that makes it small); returns the Promise of its
+/// result, converted by `conv` on the JS thread.
+pub fn start<T, V, M, F, C>(env: &Env, make: M, conv: C) -> Result<sys::napi_value>
 where
     T: Send + 'static,
     V: ToNapiValue,
+    M: FnOnce() -> F + Send + 'static,
     F: Future<Output = corral_client::Result<T>> + Send + 'static,
     C: FnOnce(&Env, T) -> Result<V> + 'static,
 {
@@ -48,24 +50,30 @@ where
     let queue = local.queue.clone();
     let deferred = JsThreadOnly(deferred);
     let conv = JsThreadOnly(conv);
-    let task = async move {
-        let r = AssertUnwindSafe(fut).catch_unwind().await;
-        let settle = Settle {
-            deferred,
-            value: Box::new(move |env| {
-                let conv = conv.into_inner();
-                match r {
-                    Ok(Ok(v)) => unsafe { V::to_napi_value(env.raw(), conv(env, v)?) },
-                    Ok(Err(e)) => Err(errors::to_napi(env, &e)),
-                    Err(_) => Err(Error::from_reason("panic in the client core")),
-                }
-            }),
-        };
-        queue.push(|r| r.done.push(settle));
+    let op = move || -> BoxFuture<'static, ()> {
+        async move {
+            let r = AssertUnwindSafe(make()).catch_unwind().await;
+            let settle = Settle {
+                deferred,
+                value: Box::new(move |env| {
+                    let conv = conv.into_inner();
+                    match r {
+                        Ok(Ok(v)) => unsafe { V::to_napi_value(env.raw(), conv(env, v)?) },
+                        Ok(Err(e)) => Err(errors::to_napi(env, &e)),
+                        Err(_) => Err(Error::from_reason("panic in the client core")),
+                    }
+                }),
+            };
+            queue.push(|r| r.done.push(settle));
+        }
+        .boxed()
     };
-    local.submit(env, task.boxed())?;
+    local.submit(env, Box::new(op))?;
     Ok(promise)
 }
+
+/// An operation not handed to tokio yet: makes its task.
+type Op = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 /// A value made on the JS thread and used (normally also dropped) there,
 /// carried through a tokio task meanwhile. Dropped elsewhere only if the
@@ -164,7 +172,7 @@ struct Local {
     /// Promises not settled yet.
     pending: Cell<usize>,
     /// Operations started since the last flush.
-    submitted: RefCell<Vec<BoxFuture<'static, ()>>>,
+    submitted: RefCell<Vec<Op>>,
     /// `queueMicrotask` and the function it is given to flush.
     queue_microtask: sys::napi_ref,
     flush: sys::napi_ref,
@@ -216,7 +224,7 @@ impl Local {
 
     /// Queues an operation; the first queued since the last flush
     /// schedules the next flush.
-    fn submit(&self, env: &Env, task: BoxFuture<'static, ()>) -> Result<()> {
+    fn submit(&self, env: &Env, task: Op) -> Result<()> {
         let first = {
             let mut submitted = self.submitted.borrow_mut();
             submitted.push(task);
@@ -273,11 +281,12 @@ fn flush() {
     match batch.len() {
         0 => {}
         1 => {
-            napi::bindgen_prelude::spawn(batch.pop().expect("one"));
+            let op = batch.pop().expect("one");
+            napi::bindgen_prelude::spawn(async move { op().await });
         }
         _ => {
             napi::bindgen_prelude::spawn(async move {
-                let mut ops: FuturesUnordered<_> = batch.into_iter().collect();
+                let mut ops: FuturesUnordered<_> = batch.into_iter().map(|op| op()).collect();
                 while ops.next().await.is_some() {}
             });
         }

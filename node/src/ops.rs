@@ -79,9 +79,9 @@ impl Client {
     ) -> Result<PromiseRaw<'env, DataResult>> {
         let c = self.core();
         let watch = options.unwrap_or_default().watch;
-        promise::spawn(
+        promise::spawn_with(
             env,
-            async move {
+            move || async move {
                 match watch {
                     Some(cb) => c.get_data_cb(&path, move |ev| deliver(&cb, ev)).await,
                     None => c.get_data(&path).await,
@@ -109,9 +109,9 @@ impl Client {
         let c = self.core();
         let data = bytes(data);
         let v = self::version(version);
-        promise::spawn(
+        promise::spawn_with(
             env,
-            async move { c.set_data(&path, &data, v).await },
+            move || async move { c.set_data(&path, &data, v).await },
             |_, s| Ok(s.into()),
         )
     }
@@ -150,9 +150,9 @@ impl Client {
     ) -> Result<PromiseRaw<'env, Option<Stat>>> {
         let c = self.core();
         let watch = options.unwrap_or_default().watch;
-        promise::spawn(
+        promise::spawn_with(
             env,
-            async move {
+            move || async move {
                 match watch {
                     Some(cb) => c.exists_cb(&path, move |ev| deliver(&cb, ev)).await,
                     None => c.exists(&path).await,

@@ -17,7 +17,26 @@ where
     F: Future<Output = corral_client::Result<T>> + Send + 'static,
     C: FnOnce(&Env, T) -> Result<V> + 'static,
 {
-    let promise = batch::start(env, fut, conv)?;
+    let promise = batch::start(env, move || fut, conv)?;
+    Ok(PromiseRaw::new(env.raw(), promise))
+}
+
+/// Like `spawn`, with the future made by `make` on a tokio thread (cheaper
+/// on the JS thread for the frequent calls: the closure is small, the
+/// future large).
+pub fn spawn_with<'env, T, V, M, F, C>(
+    env: &'env Env,
+    make: M,
+    conv: C,
+) -> Result<PromiseRaw<'env, V>>
+where
+    T: Send + 'static,
+    V: ToNapiValue,
+    M: FnOnce() -> F + Send + 'static,
+    F: Future<Output = corral_client::Result<T>> + Send + 'static,
+    C: FnOnce(&Env, T) -> Result<V> + 'static,
+{
+    let promise = batch::start(env, make, conv)?;
     Ok(PromiseRaw::new(env.raw(), promise))
 }
 
