@@ -126,7 +126,9 @@ pub fn apply(
         TxnOp::SetConfig {
             members,
             expected_version,
-        } => crate::reconfig::apply_config(tree, zxid, txn.time, members, *expected_version, changes),
+        } => {
+            crate::reconfig::apply_config(tree, zxid, txn.time, members, *expected_version, changes)
+        }
         TxnOp::DeleteContainer(p) => {
             let reapable = tree.get(p).is_some_and(|n| {
                 n.children.is_empty()

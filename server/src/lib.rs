@@ -15,6 +15,7 @@ pub mod path;
 pub mod peer;
 pub mod proposer;
 pub mod raft;
+pub mod raft_runtime;
 pub mod read_only;
 pub mod reads;
 pub mod reconfig;

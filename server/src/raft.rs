@@ -26,6 +26,7 @@ openraft::declare_raft_types!(
         D = TxnBatch,
         R = Vec<TxnOutcome>,
         SnapshotData = tokio::fs::File,
+        AsyncRuntime = crate::raft_runtime::CorralRuntime,
 );
 
 pub type Raft = openraft::Raft<TypeConfig>;
@@ -362,7 +363,8 @@ impl Ensemble {
     /// while it heard from its leader within that time. It is our pre-vote
     /// threshold, so a candidate that won the pre-vote is not refused for
     /// it. openraft also uses the heartbeat interval as the timeout of
-    /// every append-entries call (a follower's fsync included).
+    /// every append-entries call; [`crate::raft_runtime`] raises that to
+    /// `raft.electionTimeoutMaxMs`.
     pub fn raft_timeouts(&self) -> (u64, u64, u64) {
         let t = self.election.timings();
         let ms = |d: Duration| d.as_millis() as u64;
@@ -451,6 +453,9 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
         None => (50, 100, 150),
         Some(e) => e.raft_timeouts(),
     };
+    if let Some(e) = &ensemble {
+        crate::raft_runtime::set_min_rpc_timeout(e.election.timings().election_timeout_max);
+    }
     let raft_config = openraft::Config {
         cluster_name: "corral".into(),
         heartbeat_interval: heartbeat,

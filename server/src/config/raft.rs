@@ -15,8 +15,9 @@ pub(super) const ELECTION_TIMEOUT_MAX: &[&str] = &["raft.electionTimeoutMaxMs"];
 /// without hearing from a leader before it asks the others for a pre-vote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RaftTimings {
-    /// Between two heartbeats of the leader; also how long the leader waits
-    /// for a follower to answer one append-entries call (its fsync included).
+    /// Between two heartbeats of the leader. How long the leader waits for
+    /// a follower to answer one append-entries call (its fsync included) is
+    /// `election_timeout_max` (see `raft_runtime`).
     pub heartbeat: Duration,
     /// A voter grants a pre-vote only when it has not heard from a leader
     /// for this long; no voter stands for election sooner.

@@ -58,7 +58,11 @@ impl PeerNetwork {
         body: peer_request::Body,
         option: &RPCOption,
     ) -> Result<peer_reply::Body, Rpc<E>> {
-        match self.link.call(body, option.hard_ttl()).await {
+        match self
+            .link
+            .call(body, crate::raft_runtime::rpc_timeout(option.hard_ttl()))
+            .await
+        {
             Ok(peer_reply::Body::Error(e)) => Err(RPCError::Network(NetworkError::new(
                 &io::Error::other(format!("peer {}: {}", self.target, e.message)),
             ))),
