@@ -268,8 +268,19 @@ def raw(raw_factory):
 
 
 @pytest.fixture
-def root(request, zk):
-    """A unique, existing root path for this test."""
+def root(request, zk, server):
+    """A unique, existing root path for this test, visible at every member.
+
+    In an ensemble another member applies the create a moment after the one
+    that answered; a test whose other client sits there must still find it."""
     path = _unique_root(request)
     zk.ensure_path(path)
+    members = server.all_servers()
+    if len(members) > 1:
+        for member in members:
+            probe = RawClient.to(member)
+            try:
+                wait_until(lambda: probe.exists(path)[0] == 0, 15, message="%s at %s" % (path, member.hosts))
+            finally:
+                probe.close()
     return path

@@ -517,17 +517,19 @@ def test_container_never_used_is_kept(raw, root):
 
 
 def test_ttl_node_expires(raw, zk, root):
-    err, path, stat = raw.create_ttl(root + "/ttl", 200, b"t")
+    err, path, stat = raw.create_ttl(root + "/ttl", 1000, b"t")
     assert err == 0 and path == root + "/ttl"
     assert stat["ephemeralOwner"] == 0
-    assert zk.get(path)[0] == b"t"
+    # the creating session reads its own write (zk may sit at a member that
+    # has not applied it yet)
+    assert raw.get(path)[:2] == (0, b"t")
     wait_until(lambda: zk.exists(path) is None, 15, message="TTL node reaped")
 
 
 def test_ttl_node_with_children_kept(raw, root):
-    raw.create_ttl(root + "/ttlp", 200)
-    raw.create(root + "/ttlp/child")
-    time.sleep(1.5)
+    raw.create_ttl(root + "/ttlp", 1000)
+    assert raw.create(root + "/ttlp/child")[0] == 0
+    time.sleep(2.0)
     assert raw.exists(root + "/ttlp")[0] == 0
 
 
