@@ -24,6 +24,9 @@ pub struct Core {
     /// Txns applied since the last snapshot began (`snapCount` counts txns,
     /// not log entries: one entry carries a whole group commit).
     pub txns_since_snapshot: AtomicU64,
+    /// Size in bytes of the newest snapshot file (written, or loaded at
+    /// start); 0 before the first.
+    pub snapshot_bytes: AtomicU64,
     pub started: Instant,
     next_conn: AtomicU64,
     /// The zxid of the last applied txn, for waiting on it.
@@ -206,6 +209,7 @@ impl Core {
             connections: Mutex::new(HashMap::new()),
             stats: Stats::default(),
             txns_since_snapshot: AtomicU64::new(0),
+            snapshot_bytes: AtomicU64::new(0),
             started: Instant::now(),
             next_conn: AtomicU64::new(1),
             applied: tokio::sync::watch::Sender::new(0),

@@ -15,6 +15,7 @@ use openraft::{
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::info;
@@ -78,6 +79,7 @@ impl StateMachine {
 
 /// Writes a snapshot of a tree captured at `info` (an O(1) clone).
 pub struct SnapshotBuilder {
+    core: Arc<Core>,
     tree: crate::tree::DataTree,
     info: SnapshotInfo,
     dir: PathBuf,
@@ -112,6 +114,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         snapshot::retain(&self.dir, self.retain);
         crate::admin::metrics::snapshot_done(started.elapsed());
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        self.core
+            .snapshot_bytes
+            .store(size, std::sync::atomic::Ordering::Relaxed);
         info!(
             file = %path.display(),
             nodes = self.tree.node_count(),
@@ -168,6 +173,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .txns_since_snapshot
             .store(0, std::sync::atomic::Ordering::Relaxed);
         SnapshotBuilder {
+            core: self.core.clone(),
             tree: self.core.tree.read().clone(),
             info: self.info.clone(),
             dir: self.dir.clone(),
@@ -307,22 +313,45 @@ fn load_newest_snapshot(
     (None, SnapshotInfo::default(), skipped)
 }
 
-/// Takes a snapshot whenever `snapCount` txns were applied since the last
-/// one (openraft's own policy counts log entries, which are batches), and
-/// purges the log up to the previous snapshot: a damaged newest snapshot can
+/// A snapshot waits until the log written since the last one is at least
+/// this fraction (1/N) of that snapshot's size.
+const SNAPSHOT_TO_LOG_RATIO: u64 = 2;
+
+/// Whether a snapshot is due: `txns` applied and `log_bytes` logged since
+/// the last one, which was `snapshot_bytes` long.
+fn snapshot_due(txns: u64, snap_count: u64, log_bytes: u64, snapshot_bytes: u64) -> bool {
+    txns >= snap_count && log_bytes >= snapshot_bytes / SNAPSHOT_TO_LOG_RATIO
+}
+
+/// Takes a snapshot once `snapCount` txns were applied since the last one
+/// (openraft's own policy counts log entries, which are batches) and the log
+/// written meanwhile is at least half the size of the last snapshot. The
+/// second condition keeps a large tree from being rewritten in full every
+/// `snapCount` small txns: snapshot I/O stays within twice the log's, and a
+/// restart replays at most that much log after the snapshot.
+///
+/// Purges the log up to the previous snapshot: a damaged newest snapshot can
 /// still be replaced by the one before it plus the log.
-pub async fn trigger_snapshots(raft: Raft, core: Arc<Core>) {
+pub async fn trigger_snapshots(raft: Raft, core: Arc<Core>, log_bytes: Arc<AtomicU64>) {
+    use std::sync::atomic::Ordering::Relaxed;
     let snap_count = core.config.snap_count.max(1);
     let newest = |raft: &Raft| raft.metrics().borrow().snapshot.map(|l| l.index);
     let mut previous = newest(&raft);
+    let mut log_bytes_at_snapshot = log_bytes.load(Relaxed);
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     loop {
         ticker.tick().await;
-        let applied = core
-            .txns_since_snapshot
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if applied >= snap_count && raft.trigger().snapshot().await.is_err() {
-            return;
+        let due = snapshot_due(
+            core.txns_since_snapshot.load(Relaxed),
+            snap_count,
+            log_bytes.load(Relaxed) - log_bytes_at_snapshot,
+            core.snapshot_bytes.load(Relaxed),
+        );
+        if due {
+            if raft.trigger().snapshot().await.is_err() {
+                return;
+            }
+            log_bytes_at_snapshot = log_bytes.load(Relaxed);
         }
         let current = newest(&raft);
         if current > previous {
@@ -442,6 +471,14 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
             let _ = std::fs::rename(path, aside);
         }
     }
+    if let Some((_, newest)) = snapshot::list(&layout.snapshot_dir)
+        .unwrap_or_default()
+        .first()
+    {
+        let bytes = std::fs::metadata(newest).map_or(0, |m| m.len());
+        core.snapshot_bytes
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
     match tree {
         Some(tree) => core.replace_tree(tree),
         None if log.last_index().is_none() => log.clear_vote()?,
@@ -540,4 +577,24 @@ async fn finish_standalone(
         "recovered"
     );
     Ok(Started { raft, log })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_due;
+
+    #[test]
+    fn a_snapshot_needs_snap_count_txns() {
+        assert!(!snapshot_due(99_999, 100_000, 1 << 30, 0));
+        assert!(snapshot_due(100_000, 100_000, 0, 0));
+    }
+
+    #[test]
+    fn a_large_tree_waits_for_half_its_snapshot_in_log() {
+        let snapshot = 400 << 20;
+        assert!(!snapshot_due(1_000_000, 100_000, (200 << 20) - 1, snapshot));
+        assert!(snapshot_due(1_000_000, 100_000, 200 << 20, snapshot));
+        // small trees keep ZooKeeper's cadence: every snapCount txns
+        assert!(snapshot_due(100_000, 100_000, 20 << 20, 10 << 20));
+    }
 }

@@ -293,6 +293,7 @@ impl Server {
         tokio::spawn(raft::trigger_snapshots(
             self.raft.clone(),
             self.core.clone(),
+            self.log.appended_bytes.clone(),
         ));
         tokio::spawn(reap_containers(self.clone()));
         tokio::pin!(shutdown);

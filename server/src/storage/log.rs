@@ -20,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 use tracing::{error, info, warn};
@@ -106,6 +106,9 @@ pub struct DiskLog {
     vote_path: PathBuf,
     /// Set while the disk refuses writes (ENOSPC and the like).
     pub unwritable: Arc<AtomicBool>,
+    /// Encoded bytes of the entries appended since start: what the
+    /// snapshot policy weighs against the size of the newest snapshot.
+    pub appended_bytes: Arc<AtomicU64>,
 }
 
 impl DiskLog {
@@ -228,6 +231,7 @@ impl DiskLog {
             commands: tx,
             vote_path: vote_path.to_owned(),
             unwritable,
+            appended_bytes: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -605,15 +609,18 @@ impl RaftLogStorage<TypeConfig> for DiskLog {
         I::IntoIter: Send,
     {
         let mut records = Vec::new();
+        let mut bytes = 0;
         {
             let mut m = self.memory.lock();
             for entry in entries {
                 let payload = entry_to_pb(&entry).encode_to_vec();
                 let log_id = entry.log_id;
+                bytes += record::encoded_len(&payload);
                 m.append(entry, payload.len());
                 records.push((log_id, payload));
             }
         }
+        self.appended_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.send(Command::Append { records, callback })
             .map_err(log_write_error)
     }
