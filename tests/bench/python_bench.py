@@ -11,6 +11,11 @@ for --duration seconds after --warmup seconds:
   async-256    corral: an AsyncClient with 256 coroutines each awaiting one
                call at a time (256 in flight); kazoo, which has no asyncio
                client, the same through get_async/set_async (256 in flight).
+Each cell is also run by `corral bench` (--corral-cli: the native Rust
+client) on one session with as many requests in flight as the cell has
+(1, 8, 256): the ceiling of this server and machine at that concurrency,
+which no client, in any language, can be expected to pass; it says which
+of kazoo's multiples are reachable at all.
 Writes the Markdown report to --out (keeping the hand-written section of
 the existing one, from "## Notes (hand-written)" on) and prints it.
 """
@@ -18,6 +23,7 @@ the existing one, from "## Notes (hand-written)" on) and prints it.
 import argparse
 import asyncio
 import datetime
+import json
 import logging
 import os
 import platform
@@ -129,6 +135,21 @@ def kazoo_async(client, load, in_flight, warmup, duration):
     return w.rate()
 
 
+def ceiling(corral_cli, hosts, load, in_flight, warmup, duration):
+    """ops/s of `corral bench`, one session keeping `in_flight` requests of
+    the load in flight (its own 100 znodes of 100 bytes)."""
+    out = subprocess.run(
+        [corral_cli, "bench", "--server", hosts, "--sessions", "1",
+         "--in-flight", str(in_flight), "--read-pct", "0" if load == "set" else "100",
+         "--znodes", str(ZNODES), "--value-size", str(len(VALUE)),
+         "--duration", "%gs" % duration, "--warmup", "%gs" % warmup, "--json"],
+        check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout
+    r = json.loads(out)
+    if r["error_total"]:
+        raise RuntimeError("corral bench: %d errors" % r["error_total"])
+    return r["ops_per_sec"]
+
+
 def setup(hosts):
     zk = corral.Client(hosts, timeout=10.0)
     zk.start()
@@ -143,8 +164,8 @@ def setup(hosts):
 LOADS = ("get", "set")
 
 
-def measure(hosts, warmup, duration, in_flight):
-    """{(load, mode, client): ops/s}; corral's rows, then kazoo's."""
+def measure(hosts, warmup, duration, in_flight, corral_cli):
+    """{(load, mode, client): ops/s}: corral's, kazoo's, the ceiling's."""
     results = {}
     a = "async-%d" % in_flight
     zk = corral.Client(hosts, timeout=10.0)
@@ -164,6 +185,10 @@ def measure(hosts, warmup, duration, in_flight):
         results[(load, a, "kazoo")] = kazoo_async(kz, load, in_flight, warmup, duration)
     kz.stop()
     kz.close()
+
+    for load in LOADS:
+        for mode, n in (("sync-1", 1), ("sync-8", 8), (a, in_flight)):
+            results[(load, mode, "ceiling")] = ceiling(corral_cli, hosts, load, n, warmup, duration)
     return results
 
 
@@ -219,14 +244,15 @@ def report(results, args, load_before, load_after):
         "figures as indicative; both clients ran in the same conditions, "
         "one after the other." % (load_before, load_after),
         "",
-        "| load | mode | corral ops/s | kazoo ops/s | corral ÷ kazoo |",
-        "|---|---|---:|---:|---:|",
+        "| load | mode | corral ops/s | kazoo ops/s | corral ÷ kazoo | ceiling ops/s | ceiling ÷ kazoo |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for load in LOADS:
         for mode, _ in modes:
-            c, k = results[(load, mode, "corral")], results[(load, mode, "kazoo")]
-            ratio = c / k if k else float("inf")
-            lines.append("| %s | %s | %.0f | %.0f | %.1fx |" % (load, mode, c, k, ratio))
+            c, k, top = (results[(load, mode, who)] for who in ("corral", "kazoo", "ceiling"))
+            lines.append("| %s | %s | %.0f | %.0f | %.1fx | %.0f | %.1fx |" % (
+                load, mode, c, k, c / k if k else float("inf"), top,
+                top / k if k else float("inf")))
     lines += ["", "Modes:", ""]
     lines += ["- `%s`: %s" % (mode, text) for mode, text in modes]
     lines += [
@@ -235,6 +261,13 @@ def report(results, args, load_before, load_after):
         "answers, so in the `set` rows both clients mostly wait for the same "
         "server (its group commit rewards many requests in flight); the `get` "
         "rows show the clients' own cost per call.",
+        "",
+        "The ceiling is `corral bench`, the native Rust client, on one session "
+        "keeping as many requests in flight as the mode has (1, 8, %d): what "
+        "this server and machine answer at that concurrency. Where `ceiling "
+        "÷ kazoo` is under 10x, no client reaches 10x kazoo in that cell: one "
+        "call at a time waits a loopback round trip through the server (and, "
+        "for `set`, its fsync) whatever the client." % args.in_flight,
         "",
         "Target (issue 7): 10x kazoo's throughput.",
         "",
@@ -263,6 +296,8 @@ def main():
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--in-flight", type=int, default=256)
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "BENCHMARKS-python.md"))
+    ap.add_argument("--corral-cli", default=os.path.join(REPO, "target", "release", "corral"),
+                    help="the `corral` CLI, for the ceiling")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -271,7 +306,7 @@ def main():
         srv.start()
         load_before = load_average()
         setup(srv.hosts)
-        results = measure(srv.hosts, args.warmup, args.duration, args.in_flight)
+        results = measure(srv.hosts, args.warmup, args.duration, args.in_flight, args.corral_cli)
         load_after = load_average()
     finally:
         srv.cleanup()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Python client throughput, corral vs kazoo, on one release corral-server:
 #   bash tests/bench/python_bench.sh     # writes docs/BENCHMARKS-python.md
-# Builds the release corral-server, and a release wheel of the `corral`
+# Builds the release corral-server and corral CLI (the ceiling), and a release wheel of the `corral`
 # package (`maturin build --release` into a temp dir) installed into its own
 # venv, .venv-bench, with kazoo from tests/requirements.txt. (Not `maturin
 # develop`: its editable install would replace the debug extension module in
@@ -13,7 +13,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$REPO/.venv-bench"
 log() { echo "python_bench.sh: $*" >&2; }
 
-cargo build -q --release -p corral-server
+cargo build -q --release -p corral-server -p corral-cli
 
 if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
     PYTHON=python3
