@@ -67,14 +67,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-#[tokio::main]
-async fn serve(args: ServerArgs) -> anyhow::Result<()> {
-    let config = ServerConfig::load(&args)?;
-    let addr = std::net::SocketAddr::new(config.client_address, config.client_port);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let server = corral_server::Server::start(config).await?;
-    corral_server::admin::start(server.clone()).await;
-    server.serve(listener, shutdown_signal()).await
+fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let config = ServerConfig::load(&args)?;
+        let addr = std::net::SocketAddr::new(config.client_address, config.client_port);
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let server = corral_server::Server::start(config).await?;
+        corral_server::admin::start(server.clone()).await;
+        server.serve(listener, shutdown_signal()).await
+    });
+    // Blocking work still running (a snapshot, a log write the disk keeps
+    // refusing) must not keep the process alive once the server has stopped.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 async fn shutdown_signal() {

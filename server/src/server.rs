@@ -38,6 +38,9 @@ pub struct Server {
 
 pub use crate::proposer::WriteReceiver;
 
+/// How long shutdown waits for Raft to stop before exiting anyway.
+const RAFT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// A learner whose log is at most this many entries behind the leader's
 /// counts as synced in `mntr`.
 const SYNCED_LAG: u64 = 1000;
@@ -314,8 +317,16 @@ impl Server {
             }
         }
         info!("shutting down");
-        if let Err(e) = self.raft.shutdown().await {
-            warn!(error = %e, "raft shutdown");
+        match tokio::time::timeout(RAFT_SHUTDOWN_GRACE, self.raft.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "raft shutdown"),
+            // Raft waits for a log write that the disk keeps refusing. What
+            // was acknowledged is on disk already; stopping now is a crash
+            // as far as the log is concerned, and recovery handles those.
+            Err(_) => warn!(
+                grace_ms = RAFT_SHUTDOWN_GRACE.as_millis() as u64,
+                "raft did not stop in time (the log cannot be written); exiting without it"
+            ),
         }
         Ok(())
     }
