@@ -11,7 +11,11 @@
 //!   queue, as do events for listeners and watch callbacks; the first item
 //!   queued after the thread last emptied the queue wakes the thread (one
 //!   threadsafe-function call), which then delivers every queued event and
-//!   settles every queued Promise at once.
+//!   settles the queued Promises, [`SETTLE_PER_TURN`] at a time: between
+//!   two turns the continuations of those settled run, and the operations
+//!   they start go out while the JS thread settles the rest, instead of all
+//!   after the last one (a convoy: server and JS thread taking turns on one
+//!   big batch, each idle while the other works).
 //!
 //! Like any pending I/O, an operation in flight keeps the event loop alive:
 //! the threadsafe function is referenced while a Promise is pending.
@@ -165,6 +169,10 @@ impl Events {
     }
 }
 
+/// Promises settled in one turn of the JS thread before it lets their
+/// continuations run.
+const SETTLE_PER_TURN: usize = 64;
+
 /// The JS thread's side.
 struct Local {
     env: sys::napi_env,
@@ -176,6 +184,8 @@ struct Local {
     /// `queueMicrotask` and the function it is given to flush.
     queue_microtask: sys::napi_ref,
     flush: sys::napi_ref,
+    /// What the last wake-up took from the queue and has not settled yet.
+    backlog: RefCell<Ready>,
     /// The emptied queue's buffers, handed back to be filled again.
     spare: RefCell<Ready>,
 }
@@ -216,6 +226,7 @@ impl Local {
             submitted: RefCell::new(Vec::new()),
             queue_microtask: reference(env, queue_microtask.raw())?,
             flush: reference(env, flush.raw())?,
+            backlog: RefCell::new(Ready::default()),
             spare: RefCell::new(Ready::default()),
         });
         LOCAL.with_borrow_mut(|l| *l = Some(local.clone()));
@@ -293,22 +304,36 @@ fn flush() {
     }
 }
 
-/// Delivers the queued events, then settles the queued Promises (JS
-/// thread, woken by the queue).
+/// One turn of the JS thread, woken by the queue: takes what is queued
+/// (unless an earlier turn left some to settle) and delivers its events,
+/// then settles up to [`SETTLE_PER_TURN`] Promises; if more are left, wakes
+/// itself for another turn.
 fn drain(env: &Env) -> Result<()> {
     let Some(local) = LOCAL.with_borrow(|l| l.clone()) else {
         return Ok(());
     };
-    let mut batch = local.spare.take();
-    std::mem::swap(&mut batch, &mut *local.queue.ready.lock().unwrap());
-    for job in batch.events.drain(..) {
-        in_scope(env, job);
+    let mut batch = local.backlog.take();
+    if batch.done.is_empty() {
+        let mut spare = local.spare.take();
+        std::mem::swap(&mut spare, &mut *local.queue.ready.lock().unwrap());
+        batch = spare;
+        for job in batch.events.drain(..) {
+            in_scope(env, job);
+        }
     }
-    let n = batch.done.len();
-    for s in batch.done.drain(..) {
+    let n = batch.done.len().min(SETTLE_PER_TURN);
+    for s in batch.done.drain(..n) {
         in_scope(env, |env| s.run(env));
     }
-    *local.spare.borrow_mut() = batch;
+    if batch.done.is_empty() {
+        *local.spare.borrow_mut() = batch;
+    } else {
+        *local.backlog.borrow_mut() = batch;
+        local
+            .queue
+            .wake
+            .call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }
     local.settled(env, n)
 }
 
