@@ -1,7 +1,8 @@
-//! Group commit for writes. openraft 0.9 waits for each log append to be
-//! flushed before it takes the next client write, so one write per entry
-//! would cost one fsync each. The proposer puts every txn that arrives while
-//! a batch is being made durable into the next log entry instead.
+//! Group commit for writes: one log entry, and one fsync, per batch of the
+//! txns that arrived while the previous batch was made durable and applied.
+//! One batch is in Raft at a time. (Two at a time, sent with
+//! `client_write_ff`, was tried: under load the batches halve and throughput
+//! fell, 1 session x 256 setData in flight 164-197k/s against 228k/s.)
 //!
 //! Txns are taken in arrival order, so writes from one connection stay in
 //! the order it sent them.
