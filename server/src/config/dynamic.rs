@@ -6,7 +6,8 @@
 //! [`DynamicConfig::non_incremental`]); errors are the reasons ZooKeeper
 //! gives BadArguments for.
 
-use super::{parse_peer, PeerEntry};
+use super::builder::parse_peer;
+use super::PeerEntry;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
