@@ -38,14 +38,25 @@ def corral_binary():
     return os.environ.get("CORRAL_SERVER") or DEFAULT_CORRAL
 
 
+_HANDED_OUT = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port():
-    """A free TCP port on 127.0.0.1 (bind to port 0, read it, close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A free TCP port on 127.0.0.1 (bind to port 0, read it, close), never
+    one this process was given before: the kernel may hand a closed port
+    out again at once, and two members of one ensemble on one port fail."""
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        with _HANDED_OUT_LOCK:
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
 
 
 def digest(user, password):
