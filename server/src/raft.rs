@@ -113,10 +113,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .map_err(|e| snapshot_error(ErrorVerb::Write, std::io::Error::other(e)))?;
         snapshot::retain(&self.dir, self.retain);
         crate::admin::metrics::snapshot_done(started.elapsed());
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        self.core
-            .snapshot_bytes
-            .store(size, std::sync::atomic::Ordering::Relaxed);
+        let size = remember_snapshot_size(&self.core, &path);
         info!(
             file = %path.display(),
             nodes = self.tree.node_count(),
@@ -211,6 +208,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             nodes = tree.node_count(),
             "snapshot installed from the leader"
         );
+        remember_snapshot_size(&self.core, &path);
         self.core.replace_tree(tree);
         self.info = info;
         Ok(())
@@ -288,12 +286,21 @@ impl openraft::RaftNetwork<TypeConfig> for NoPeers {
     }
 }
 
-/// The newest snapshot that reads back whole, and the errors of the newer
-/// ones that did not.
+/// Records the size of `path`, the snapshot now newest (written, loaded
+/// or installed), for [`snapshot_due`]; returns it.
+fn remember_snapshot_size(core: &Core, path: &std::path::Path) -> u64 {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    core.snapshot_bytes
+        .store(size, std::sync::atomic::Ordering::Relaxed);
+    size
+}
+
+/// The newest snapshot that reads back whole (its tree and file), and the
+/// errors of the newer ones that did not.
 fn load_newest_snapshot(
     dir: &std::path::Path,
 ) -> (
-    Option<crate::tree::DataTree>,
+    Option<(crate::tree::DataTree, PathBuf)>,
     SnapshotInfo,
     Vec<snapshot::SnapshotError>,
 ) {
@@ -302,7 +309,7 @@ fn load_newest_snapshot(
         match snapshot::read(&path) {
             Ok((tree, info)) => {
                 info!(file = %path.display(), nodes = tree.node_count(), "snapshot loaded");
-                return (Some(tree), info, skipped);
+                return (Some((tree, path)), info, skipped);
             }
             Err(e) => {
                 tracing::error!(error = %e, "snapshot unusable; trying an older one");
@@ -471,16 +478,11 @@ pub async fn start(core: Arc<Core>, ensemble: Option<Ensemble>) -> anyhow::Resul
             let _ = std::fs::rename(path, aside);
         }
     }
-    if let Some((_, newest)) = snapshot::list(&layout.snapshot_dir)
-        .unwrap_or_default()
-        .first()
-    {
-        let bytes = std::fs::metadata(newest).map_or(0, |m| m.len());
-        core.snapshot_bytes
-            .store(bytes, std::sync::atomic::Ordering::Relaxed);
-    }
     match tree {
-        Some(tree) => core.replace_tree(tree),
+        Some((tree, path)) => {
+            remember_snapshot_size(&core, &path);
+            core.replace_tree(tree);
+        }
         None if log.last_index().is_none() => log.clear_vote()?,
         None => {}
     }
