@@ -492,30 +492,12 @@ async fn read_requests(
                     };
                     let _ = tx.send(outcome);
                 });
-                send(
-                    work,
-                    Work::Write {
-                        xid,
-                        rx,
-                        started,
-                        op,
-                    },
-                )
-                .await?;
+                queue_write(work, xid, rx, started, op).await?;
                 continue;
             }
             Request::Reconfig(r) => {
                 let rx = crate::reconfig::start(server.clone(), ids.to_vec(), r);
-                send(
-                    work,
-                    Work::Write {
-                        xid,
-                        rx,
-                        started,
-                        op,
-                    },
-                )
-                .await?;
+                queue_write(work, xid, rx, started, op).await?;
                 continue;
             }
             request => {
@@ -547,16 +529,7 @@ async fn read_requests(
                 continue;
             }
         };
-        send(
-            work,
-            Work::Write {
-                xid,
-                rx,
-                started,
-                op,
-            },
-        )
-        .await?;
+        queue_write(work, xid, rx, started, op).await?;
         if closing {
             send(work, Work::Close).await?;
             return Ok(());
@@ -568,6 +541,26 @@ async fn send(work: &mpsc::Sender<Work>, item: Work) -> Result<(), Closed> {
     work.send(item)
         .await
         .map_err(|_| Closed::Protocol("responder stopped".into()))
+}
+
+/// Queues a write's answer, `rx`, behind what the connection queued before.
+async fn queue_write(
+    work: &mpsc::Sender<Work>,
+    xid: i32,
+    rx: WriteReceiver,
+    started: Instant,
+    op: OpCode,
+) -> Result<(), Closed> {
+    send(
+        work,
+        Work::Write {
+            xid,
+            rx,
+            started,
+            op,
+        },
+    )
+    .await
 }
 
 /// Answers queued work in order.
