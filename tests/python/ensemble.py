@@ -24,7 +24,7 @@ import subprocess
 import threading
 import time
 
-from servers import Server, ServerError, _kill_all_live, free_port, zookeeper_classpath
+from servers import Server, ServerError, StartedInWith, _kill_all_live, free_port, zookeeper_classpath
 
 
 # ---------------------------------------------------------------------------
@@ -295,7 +295,7 @@ class Member(Server):
         return None
 
 
-class Ensemble(object):
+class Ensemble(StartedInWith):
     def __init__(self, kind="corral", voters=3, observers=0, extra_cfg=None, netlab=None, **kw):
         """`netlab`: a NetLab with at least voters + observers namespaces;
         member i then runs in namespace i on its address."""
@@ -384,17 +384,6 @@ class Ensemble(object):
         for m in self.members:
             m.cleanup()
 
-    def __enter__(self):
-        try:
-            return self.start()
-        except Exception:
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
-
 
 # ---------------------------------------------------------------------------
 # An ensemble as one "server" of the suites parametrised over server kinds
@@ -406,7 +395,7 @@ class Ensemble(object):
 ENSEMBLE_KINDS = {"corral-ensemble": "corral", "zookeeper-ensemble": "zookeeper"}
 
 
-class EnsembleServer(object):
+class EnsembleServer(StartedInWith):
     """What a test written for one `servers.Server` needs, from an
     ensemble: `hosts` names every member (kazoo fails over among them);
     `next_member()` and `client_hosts()` start each new client at the next
@@ -506,17 +495,6 @@ class EnsembleServer(object):
 
     def log_tail(self, n=60):
         return "\n".join("==== member %d\n%s" % (m.server_id, m.log_tail(n)) for m in self.members)
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except Exception:
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
 
     def __repr__(self):
         return "EnsembleServer(%s, %s)" % (self.kind, self.hosts)

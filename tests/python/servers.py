@@ -175,7 +175,23 @@ class ServerError(RuntimeError):
     pass
 
 
-class Server(object):
+class StartedInWith(object):
+    """`with x:` starts x and cleans it up after (also when it fails to
+    start): for anything with `start()` (returning itself) and `cleanup()`."""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except Exception:
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+class Server(StartedInWith):
     """One standalone server of `kind` ("corral" or "zookeeper")."""
 
     # What `srvr` says in its Mode line while the server serves clients.
@@ -413,13 +429,6 @@ class Server(object):
             sys.stderr.write("kept %s server dir %s\n" % (self.kind, self.dir))
             return
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
 
     def __repr__(self):
         return "Server(%s, %s)" % (self.kind, self.hosts)
