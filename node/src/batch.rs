@@ -184,10 +184,9 @@ struct Local {
     /// `queueMicrotask` and the function it is given to flush.
     queue_microtask: sys::napi_ref,
     flush: sys::napi_ref,
-    /// What the last wake-up took from the queue and has not settled yet.
+    /// What the last wake-up took from the queue and has not settled yet;
+    /// once settled, its emptied buffers, handed back to the queue.
     backlog: RefCell<Ready>,
-    /// The emptied queue's buffers, handed back to be filled again.
-    spare: RefCell<Ready>,
 }
 
 thread_local! {
@@ -227,7 +226,6 @@ impl Local {
             queue_microtask: reference(env, queue_microtask.raw())?,
             flush: reference(env, flush.raw())?,
             backlog: RefCell::new(Ready::default()),
-            spare: RefCell::new(Ready::default()),
         });
         LOCAL.with_borrow_mut(|l| *l = Some(local.clone()));
         Ok(local)
@@ -314,9 +312,7 @@ fn drain(env: &Env) -> Result<()> {
     };
     let mut batch = local.backlog.take();
     if batch.done.is_empty() {
-        let mut spare = local.spare.take();
-        std::mem::swap(&mut spare, &mut *local.queue.ready.lock().unwrap());
-        batch = spare;
+        std::mem::swap(&mut batch, &mut *local.queue.ready.lock().unwrap());
         for job in batch.events.drain(..) {
             in_scope(env, job);
         }
@@ -325,10 +321,9 @@ fn drain(env: &Env) -> Result<()> {
     for s in batch.done.drain(..n) {
         in_scope(env, |env| s.run(env));
     }
-    if batch.done.is_empty() {
-        *local.spare.borrow_mut() = batch;
-    } else {
-        *local.backlog.borrow_mut() = batch;
+    let more = !batch.done.is_empty();
+    *local.backlog.borrow_mut() = batch;
+    if more {
         local
             .queue
             .wake
