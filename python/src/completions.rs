@@ -184,7 +184,7 @@ static LOOPS: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
 /// The queue of `event_loop` (the running loop of this thread).
 fn queue_of(event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
     let py = event_loop.py();
-    let pid = std::process::id();
+    let pid = crate::process::pid();
     let known: Vec<(u32, Py<PyAny>)> = {
         let loops = LOOPS.lock().unwrap();
         if let Some(r) = loops

@@ -69,13 +69,13 @@ impl Core {
             listeners: Arc::new(Listeners::default()),
             dispatcher,
             in_loop,
-            pid: std::process::id(),
+            pid: crate::process::pid(),
         }))
     }
 
     /// The current session for an operation.
     pub fn session(&self, py: Python<'_>) -> PyResult<Client> {
-        if std::process::id() != self.pid {
+        if crate::process::pid() != self.pid {
             return Err(closed(
                 py,
                 "this client was created in another process (before fork): create a new one",
@@ -125,7 +125,7 @@ impl Core {
 
     /// kazoo's `start(timeout)`: connects unless a session is live.
     pub fn start(self: &Arc<Self>, py: Python<'_>, timeout: f64) -> PyResult<OpFuture> {
-        if std::process::id() != self.pid {
+        if crate::process::pid() != self.pid {
             return Err(closed(py, "this client was created in another process"));
         }
         if self.in_loop {
@@ -247,7 +247,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        if std::process::id() != self.pid {
+        if crate::process::pid() != self.pid {
             // Inherited through fork: its tasks live in the parent's
             // runtime, which this process does not run. Leave it alone.
             if let Some(c) = self.session.get_mut().unwrap().take() {

@@ -23,6 +23,7 @@ mod core;
 mod dispatch;
 mod errors;
 mod ops;
+mod process;
 mod recipes;
 mod runtime;
 

@@ -11,7 +11,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
@@ -43,6 +45,10 @@ struct ProcessRuntime {
     idle_driving: AtomicBool,
     /// Tells the idle driver to let go of the runtime.
     release: Notify,
+    /// Threads in `wait` that leave the runtime to the driver thread.
+    shared: AtomicUsize,
+    /// The driver thread (unparked when shared waiters need it).
+    driver: std::sync::OnceLock<std::thread::Thread>,
 }
 
 /// How long no blocking call must have come before the idle driver runs
@@ -60,7 +66,7 @@ pub fn runtime() -> &'static Runtime {
 }
 
 fn process_runtime() -> &'static ProcessRuntime {
-    let pid = std::process::id();
+    let pid = crate::process::pid();
     let cur = RUNTIME.load(Ordering::Acquire);
     // SAFETY: a published pointer is never freed (see below), so it is
     // valid for the life of the process.
@@ -80,16 +86,19 @@ fn process_runtime() -> &'static ProcessRuntime {
         calls: AtomicU64::new(0),
         idle_driving: AtomicBool::new(false),
         release: Notify::new(),
+        shared: AtomicUsize::new(0),
+        driver: std::sync::OnceLock::new(),
     }));
     match RUNTIME.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
         // The previous runtime (if any) was the parent's: leaked on purpose.
         Ok(_) => {
             // SAFETY: `fresh` was just published and is never freed.
             let p: &'static ProcessRuntime = unsafe { &*fresh };
-            std::thread::Builder::new()
+            let t = std::thread::Builder::new()
                 .name("corral-rt".into())
                 .spawn(move || p.drive_when_idle())
                 .expect("cannot start the runtime's thread");
+            let _ = p.driver.set(t.thread().clone());
             p
         }
         Err(winner) => {
@@ -106,19 +115,39 @@ impl ProcessRuntime {
     fn drive_when_idle(&'static self) {
         loop {
             self.idle_driving.store(true, Ordering::SeqCst);
-            self.rt.block_on(self.release.notified());
+            self.rt.block_on(async {
+                loop {
+                    self.release.notified().await;
+                    if self.shared.load(Ordering::SeqCst) == 0 {
+                        break;
+                    }
+                }
+            });
             self.idle_driving.store(false, Ordering::SeqCst);
-            // Blocking calls run it now; take over once they stop coming.
+            // Blocking calls run it now; take over once they stop coming,
+            // or at once when calls wait for this thread to run it.
             loop {
+                if self.shared.load(Ordering::SeqCst) > 0 {
+                    break;
+                }
                 let calls = self.calls.load(Ordering::SeqCst);
-                std::thread::sleep(IDLE_AFTER);
+                std::thread::park_timeout(IDLE_AFTER);
+                if self.shared.load(Ordering::SeqCst) > 0 {
+                    break;
+                }
                 if self.waiting.load(Ordering::SeqCst) > 0 {
                     // A call is running it (e.g. waiting for a lock).
-                    std::thread::sleep(BUSY_RECHECK);
+                    std::thread::park_timeout(BUSY_RECHECK);
                 } else if self.calls.load(Ordering::SeqCst) == calls {
                     break;
                 }
             }
+        }
+    }
+
+    fn wake_driver(&self) {
+        if let Some(t) = self.driver.get() {
+            t.unpark();
         }
     }
 }
@@ -133,12 +162,29 @@ const SIGNAL_POLL: Duration = Duration::from_millis(200);
 pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyResult<T> {
     let p = process_runtime();
     p.calls.fetch_add(1, Ordering::SeqCst);
-    p.waiting.fetch_add(1, Ordering::SeqCst);
+    let others = p.waiting.fetch_add(1, Ordering::SeqCst);
     let _waiting = Waiting(p);
+    let mut fut = std::pin::pin!(fut);
+    if others > 0 {
+        p.shared.fetch_add(1, Ordering::SeqCst);
+        let _shared = Shared(p);
+        if !p.idle_driving.load(Ordering::SeqCst) {
+            p.wake_driver();
+        }
+        loop {
+            let done = py.detach(|| poll_parked(p, fut.as_mut()));
+            if let Some(v) = done {
+                return Ok(v);
+            }
+            py.check_signals()?;
+            if !p.idle_driving.load(Ordering::SeqCst) {
+                p.wake_driver();
+            }
+        }
+    }
     if p.idle_driving.load(Ordering::SeqCst) {
         p.release.notify_one();
     }
-    let mut fut = std::pin::pin!(fut);
     loop {
         let done = py.detach(|| {
             p.rt.block_on(async {
@@ -154,6 +200,51 @@ pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyR
             return Ok(v);
         }
         py.check_signals()?;
+    }
+}
+
+/// Wakes a thread parked in [`poll_parked`].
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+}
+
+/// Polls `fut` on this thread, parked between polls, for up to
+/// SIGNAL_POLL, while the driver thread runs the runtime.
+fn poll_parked<T>(p: &ProcessRuntime, mut fut: Pin<&mut impl Future<Output = T>>) -> Option<T> {
+    let _rt = p.rt.enter();
+    let deadline = Instant::now() + SIGNAL_POLL;
+    THREAD_WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return Some(v);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            std::thread::park_timeout(deadline - now);
+        }
+    })
+}
+
+struct Shared(&'static ProcessRuntime);
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.0.shared.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -117,7 +117,7 @@ impl<T> PerSession<T> {
         PerSession {
             core,
             current: Mutex::new(None),
-            pid: std::process::id(),
+            pid: crate::process::pid(),
         }
     }
 
@@ -164,7 +164,7 @@ impl<T> Drop for PerSession<T> {
 /// deletion of its node) inside the runtime; forgets it in a child of
 /// `fork` (its client belongs to the parent, see `Core`'s Drop).
 pub fn drop_in_runtime<T>(value: T, pid: u32) {
-    if std::process::id() != pid {
+    if crate::process::pid() != pid {
         std::mem::forget(value);
         return;
     }
@@ -183,7 +183,7 @@ impl<T> Slot<T> {
     pub fn new() -> Self {
         Slot {
             value: Arc::new(Mutex::new(None)),
-            pid: std::process::id(),
+            pid: crate::process::pid(),
         }
     }
 
