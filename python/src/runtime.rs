@@ -28,12 +28,14 @@ pub type Conv = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Py<PyAny>> + Se
 /// An operation of the client core, ready to be awaited by either binding.
 pub type OpFuture = Pin<Box<dyn Future<Output = Result<Conv, corral_client::Error>> + Send>>;
 
-/// A current-thread runtime, run by whichever thread waits for it: a
-/// thread blocked in [`wait`] runs the runtime itself (the sessions' tasks
-/// and their sockets), so a blocking call's request and reply need no
-/// other thread. When no call has waited for a while, the idle driver
-/// thread runs it (pings, watches, asyncio operations), and lets go as soon
-/// as a call comes.
+/// A current-thread runtime. A thread blocked alone in [`wait`] runs the
+/// runtime itself (the sessions' tasks and their sockets), so a blocking
+/// call's request and reply need no other thread. When several threads
+/// wait at once, the driver thread runs it and they park until their
+/// reply: handing the runtime from one caller to the next cost a wake-up
+/// per call. When no call has waited for a while, the driver thread runs
+/// it too (pings, watches, asyncio operations), and lets go as soon as a
+/// lone call comes.
 struct ProcessRuntime {
     pid: u32,
     rt: Runtime,
@@ -41,9 +43,9 @@ struct ProcessRuntime {
     waiting: AtomicUsize,
     /// Calls of `wait` so far.
     calls: AtomicU64,
-    /// Set while the idle driver runs the runtime.
-    idle_driving: AtomicBool,
-    /// Tells the idle driver to let go of the runtime.
+    /// Set while the driver thread runs the runtime (or waits to).
+    driving: AtomicBool,
+    /// Tells the driver thread to let go of the runtime (for a lone call).
     release: Notify,
     /// Threads in `wait` that leave the runtime to the driver thread.
     shared: AtomicUsize,
@@ -84,7 +86,7 @@ fn process_runtime() -> &'static ProcessRuntime {
         rt,
         waiting: AtomicUsize::new(0),
         calls: AtomicU64::new(0),
-        idle_driving: AtomicBool::new(false),
+        driving: AtomicBool::new(false),
         release: Notify::new(),
         shared: AtomicUsize::new(0),
         driver: std::sync::OnceLock::new(),
@@ -96,7 +98,7 @@ fn process_runtime() -> &'static ProcessRuntime {
             let p: &'static ProcessRuntime = unsafe { &*fresh };
             let t = std::thread::Builder::new()
                 .name("corral-rt".into())
-                .spawn(move || p.drive_when_idle())
+                .spawn(move || p.drive())
                 .expect("cannot start the runtime's thread");
             let _ = p.driver.set(t.thread().clone());
             p
@@ -111,10 +113,10 @@ fn process_runtime() -> &'static ProcessRuntime {
 }
 
 impl ProcessRuntime {
-    /// The idle driver thread.
-    fn drive_when_idle(&'static self) {
+    /// The driver thread.
+    fn drive(&'static self) {
         loop {
-            self.idle_driving.store(true, Ordering::SeqCst);
+            self.driving.store(true, Ordering::SeqCst);
             self.rt.block_on(async {
                 loop {
                     self.release.notified().await;
@@ -123,7 +125,7 @@ impl ProcessRuntime {
                     }
                 }
             });
-            self.idle_driving.store(false, Ordering::SeqCst);
+            self.driving.store(false, Ordering::SeqCst);
             // Blocking calls run it now; take over once they stop coming,
             // or at once when calls wait for this thread to run it.
             loop {
@@ -156,9 +158,9 @@ impl ProcessRuntime {
 /// that Ctrl-C interrupts a blocking call on the main thread).
 const SIGNAL_POLL: Duration = Duration::from_millis(200);
 
-/// Runs `fut` to completion with the GIL released, running the runtime on
-/// this thread meanwhile (or, while another thread runs it, waiting for it
-/// to complete `fut` or to let go of the runtime).
+/// Runs `fut` to completion with the GIL released: alone, running the
+/// runtime on this thread meanwhile; with other threads waiting, parked
+/// while the driver thread runs it.
 pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyResult<T> {
     let p = process_runtime();
     p.calls.fetch_add(1, Ordering::SeqCst);
@@ -168,7 +170,7 @@ pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyR
     if others > 0 {
         p.shared.fetch_add(1, Ordering::SeqCst);
         let _shared = Shared(p);
-        if !p.idle_driving.load(Ordering::SeqCst) {
+        if !p.driving.load(Ordering::SeqCst) {
             p.wake_driver();
         }
         loop {
@@ -177,12 +179,12 @@ pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyR
                 return Ok(v);
             }
             py.check_signals()?;
-            if !p.idle_driving.load(Ordering::SeqCst) {
+            if !p.driving.load(Ordering::SeqCst) {
                 p.wake_driver();
             }
         }
     }
-    if p.idle_driving.load(Ordering::SeqCst) {
+    if p.driving.load(Ordering::SeqCst) {
         p.release.notify_one();
     }
     loop {

@@ -15,7 +15,10 @@ Each cell is also run by `corral bench` (--corral-cli: the native Rust
 client) on one session with as many requests in flight as the cell has
 (1, 8, 256): the ceiling of this server and machine at that concurrency,
 which no client, in any language, can be expected to pass; it says which
-of kazoo's multiples are reachable at all.
+of kazoo's multiples are reachable at all. Below that, --pingpong gives
+the loopback floor: plain round trips between two processes, no server.
+Every cell runs --rounds times (rounds interleave the clients); the report
+gives medians and each round's ratio.
 Writes the Markdown report to --out (keeping the hand-written section of
 the existing one, from "## Notes (hand-written)" on) and prints it.
 """
@@ -27,6 +30,7 @@ import json
 import logging
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import threading
@@ -164,32 +168,53 @@ def setup(hosts):
 LOADS = ("get", "set")
 
 
-def measure(hosts, warmup, duration, in_flight, corral_cli):
-    """{(load, mode, client): ops/s}: corral's, kazoo's, the ceiling's."""
+def measure(hosts, warmup, duration, in_flight, corral_cli, rounds):
+    """{(load, mode, client): [ops/s per round]} for corral, kazoo and the
+    ceiling. Each round runs every cell once, so a burst of load on the
+    machine hits one round of both clients, not all of one."""
     results = {}
     a = "async-%d" % in_flight
-    zk = corral.Client(hosts, timeout=10.0)
-    zk.start()
-    for load in LOADS:
-        results[(load, "sync-1", "corral")] = sync_threads(zk, load, 1, warmup, duration)
-        results[(load, "sync-8", "corral")] = sync_threads(zk, load, 8, warmup, duration)
-        results[(load, a, "corral")] = corral_async(hosts, load, in_flight, warmup, duration)
-    zk.stop()
-    zk.close()
 
-    kz = KazooClient(hosts=hosts, timeout=10.0)
-    kz.start(timeout=15)
-    for load in LOADS:
-        results[(load, "sync-1", "kazoo")] = sync_threads(kz, load, 1, warmup, duration)
-        results[(load, "sync-8", "kazoo")] = sync_threads(kz, load, 8, warmup, duration)
-        results[(load, a, "kazoo")] = kazoo_async(kz, load, in_flight, warmup, duration)
-    kz.stop()
-    kz.close()
+    def note(key, value):
+        results.setdefault(key, []).append(value)
 
-    for load in LOADS:
-        for mode, n in (("sync-1", 1), ("sync-8", 8), (a, in_flight)):
-            results[(load, mode, "ceiling")] = ceiling(corral_cli, hosts, load, n, warmup, duration)
+    for _ in range(rounds):
+        zk = corral.Client(hosts, timeout=10.0)
+        zk.start()
+        for load in LOADS:
+            note((load, "sync-1", "corral"), sync_threads(zk, load, 1, warmup, duration))
+            note((load, "sync-8", "corral"), sync_threads(zk, load, 8, warmup, duration))
+            note((load, a, "corral"), corral_async(hosts, load, in_flight, warmup, duration))
+        zk.stop()
+        zk.close()
+
+        kz = KazooClient(hosts=hosts, timeout=10.0)
+        kz.start(timeout=15)
+        for load in LOADS:
+            note((load, "sync-1", "kazoo"), sync_threads(kz, load, 1, warmup, duration))
+            note((load, "sync-8", "kazoo"), sync_threads(kz, load, 8, warmup, duration))
+            note((load, a, "kazoo"), kazoo_async(kz, load, in_flight, warmup, duration))
+        kz.stop()
+        kz.close()
+
+        for load in LOADS:
+            for mode, n in (("sync-1", 1), ("sync-8", 8), (a, in_flight)):
+                note((load, mode, "ceiling"), ceiling(corral_cli, hosts, load, n, warmup, duration))
     return results
+
+
+def loopback_floor(pingpong, duration):
+    """Round trips/s of tests/bench/loopback_pingpong.c (two processes,
+    one 40-byte message at a time, no server), or None without it."""
+    if not pingpong:
+        return None
+    out = subprocess.run([pingpong, "%g" % duration], check=True, capture_output=True,
+                         text=True, stdin=subprocess.DEVNULL).stdout
+    return float(out)
+
+
+def median(values):
+    return statistics.median(values)
 
 
 def cpu_model():
@@ -210,7 +235,7 @@ def load_average():
         return "unknown"
 
 
-def report(results, args, load_before, load_after):
+def report(results, floor, args, load_before, load_after):
     modes = [
         ("sync-1", "one thread, one call at a time (`zk.get` / `zk.set`)"),
         ("sync-8", "8 threads sharing one client"),
@@ -238,21 +263,25 @@ def report(results, args, load_before, load_after):
         "- Loads: `get` = getData only, `set` = setData only (each set is "
         "fsynced by the server before its reply), on %d znodes of %d bytes; "
         "%.0f s warm-up then %.0f s measured per cell; ops/s = calls completed in "
-        "the measured window / its length" % (ZNODES, len(VALUE), args.warmup, args.duration),
+        "the measured window / its length; %d rounds, each running every "
+        "cell of both clients and the ceiling once; the table gives medians"
+        % (ZNODES, len(VALUE), args.warmup, args.duration, args.rounds),
         "- Load average before / after the run: %s / %s. The machine is shared: "
         "other builds and tests may have been running, so treat absolute "
         "figures as indicative; both clients ran in the same conditions, "
         "one after the other." % (load_before, load_after),
         "",
-        "| load | mode | corral ops/s | kazoo ops/s | corral ÷ kazoo | ceiling ops/s | ceiling ÷ kazoo |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| load | mode | corral ops/s | kazoo ops/s | corral ÷ kazoo | per round "
+        "| ceiling ops/s | ceiling ÷ kazoo |",
+        "|---|---|---:|---:|---:|---|---:|---:|",
     ]
     for load in LOADS:
         for mode, _ in modes:
             c, k, top = (results[(load, mode, who)] for who in ("corral", "kazoo", "ceiling"))
-            lines.append("| %s | %s | %.0f | %.0f | %.1fx | %.0f | %.1fx |" % (
-                load, mode, c, k, c / k if k else float("inf"), top,
-                top / k if k else float("inf")))
+            per_round = " ".join("%.1fx" % (x / y) for x, y in zip(c, k))
+            lines.append("| %s | %s | %.0f | %.0f | %.1fx | %s | %.0f | %.1fx |" % (
+                load, mode, median(c), median(k), median(c) / median(k), per_round,
+                median(top), median(top) / median(k)))
     lines += ["", "Modes:", ""]
     lines += ["- `%s`: %s" % (mode, text) for mode, text in modes]
     lines += [
@@ -269,6 +298,18 @@ def report(results, args, load_before, load_after):
         "call at a time waits a loopback round trip through the server (and, "
         "for `set`, its fsync) whatever the client." % args.in_flight,
         "",
+    ]
+    if floor:
+        k1 = median(results[("get", "sync-1", "kazoo")])
+        lines += [
+            "Loopback floor: %.0f round trips/s (%.1fx kazoo's get sync-1), by "
+            "`tests/bench/loopback_pingpong.c`: two C processes exchanging one "
+            "40-byte message at a time over TCP on 127.0.0.1, with no server and "
+            "no protocol. A call made one at a time cannot complete more often "
+            "than that on this machine." % (floor, floor / k1),
+            "",
+        ]
+    lines += [
         "Target (issue 7): 10x kazoo's throughput.",
         "",
     ]
@@ -295,6 +336,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--in-flight", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pingpong", help="a built tests/bench/loopback_pingpong.c, for the floor")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "BENCHMARKS-python.md"))
     ap.add_argument("--corral-cli", default=os.path.join(REPO, "target", "release", "corral"),
                     help="the `corral` CLI, for the ceiling")
@@ -306,11 +349,13 @@ def main():
         srv.start()
         load_before = load_average()
         setup(srv.hosts)
-        results = measure(srv.hosts, args.warmup, args.duration, args.in_flight, args.corral_cli)
+        results = measure(srv.hosts, args.warmup, args.duration, args.in_flight, args.corral_cli,
+                          args.rounds)
         load_after = load_average()
     finally:
         srv.cleanup()
-    text = report(results, args, load_before, load_after)
+    floor = loopback_floor(args.pingpong, args.duration)
+    text = report(results, floor, args, load_before, load_after)
     print(text)
     with open(args.out, "w") as f:
         f.write(text + kept_notes(args.out))

@@ -6,8 +6,9 @@
 # venv, .venv-bench, with kazoo from tests/requirements.txt. (Not `maturin
 # develop`: its editable install would replace the debug extension module in
 # python/python/corral that the tests' .venv uses.)
-# BENCH_DURATION / BENCH_WARMUP: seconds per cell, default 3 / 1 (12 cells:
-# about a minute, plus the builds).
+# BENCH_DURATION / BENCH_WARMUP / BENCH_ROUNDS: seconds per cell and rounds,
+# default 3 / 1 / 3 (18 cells a round: about 4 minutes, plus the builds).
+# tests/bench/loopback_pingpong.c is compiled with cc for the loopback floor.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$REPO/.venv-bench"
@@ -36,6 +37,8 @@ log "maturin build --release (python/)"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
     "$WHEELS"/corral-*.whl </dev/null
 
+cc -O2 -Wall -o "$WHEELS/loopback_pingpong" "$REPO/tests/bench/loopback_pingpong.c"
+
 CORRAL_SERVER="$REPO/target/release/corral-server" "$VENV/bin/python" \
-    "$REPO/tests/bench/python_bench.py" \
-    --duration "${BENCH_DURATION:-3}" --warmup "${BENCH_WARMUP:-1}"
+    "$REPO/tests/bench/python_bench.py" --pingpong "$WHEELS/loopback_pingpong" \
+    --duration "${BENCH_DURATION:-3}" --warmup "${BENCH_WARMUP:-1}" --rounds "${BENCH_ROUNDS:-3}"
