@@ -189,14 +189,11 @@ pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyR
     }
     loop {
         let done = py.detach(|| {
-            p.rt.block_on(async {
-                let done = tokio::time::timeout(SIGNAL_POLL, &mut fut).await.ok();
-                // One more turn for the tasks the call woke, before the
-                // runtime may wait for its next driver: e.g. the delete of
-                // a node a cancelled recipe abandoned goes out now.
-                tokio::task::yield_now().await;
-                done
-            })
+            // Tasks the call woke (e.g. the delete of a node that a
+            // cancelled recipe abandoned) run at the next call, or when the
+            // driver thread takes over IDLE_AFTER later. Giving them a turn
+            // here cost every call a wake-up of the runtime.
+            p.rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut fut).await.ok() })
         });
         if let Some(v) = done {
             return Ok(v);
