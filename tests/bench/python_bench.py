@@ -246,6 +246,8 @@ def report(results, floor, args, load_before, load_after):
     ]
     git = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no",
+                            "--", ".", ":!docs"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# Python client benchmark: corral vs kazoo",
         "",
@@ -255,9 +257,9 @@ def report(results, floor, args, load_before, load_after):
         "- Machine: %s, %d CPUs (`%s`), %s" % (cpu_model(), os.cpu_count() or 0,
                                               platform.platform(), platform.python_implementation()
                                               + " " + platform.python_version()),
-        "- Commit: %s (plus uncommitted work); corral %s (`%s`), kazoo %s"
-        % (git, corral.__version__, os.path.relpath(corral.__file__, REPO),
-           getattr(kazoo, "__version__", "(version unknown)")),
+        "- Commit: %s%s; corral %s (`%s`), kazoo %s"
+        % (git, " (plus uncommitted work)" if dirty else "", corral.__version__,
+           os.path.relpath(corral.__file__, REPO), getattr(kazoo, "__version__", "(version unknown)")),
         "- Server: release corral-server, standalone, on 127.0.0.1 (same machine as "
         "the clients)",
         "- Loads: `get` = getData only, `set` = setData only (each set is "
