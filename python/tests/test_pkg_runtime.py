@@ -142,11 +142,21 @@ class Interrupted(Exception):
     pass
 
 
-def test_signal_interrupts_blocking_call(server):
+@pytest.mark.parametrize("other_thread_waiting", [False, True])
+def test_signal_interrupts_blocking_call(server, other_thread_waiting):
     """A signal handler's exception (Ctrl-C's KeyboardInterrupt) interrupts
-    a call of the main thread blocked on an unresponsive server; the client
-    works afterwards."""
+    a call of the main thread blocked on an unresponsive server, whether it
+    waits alone (running the runtime itself) or alongside another thread's
+    call (parked while the driver thread runs it); the client works
+    afterwards."""
     assert threading.current_thread() is threading.main_thread()
+    other_results = []
+
+    def other_call():
+        try:
+            other_results.append(c.get("/"))
+        except ex.ZookeeperError as e:
+            other_results.append(e)
 
     def on_sigint(signum, frame):
         raise Interrupted()
@@ -158,12 +168,22 @@ def test_signal_interrupts_blocking_call(server):
     try:
         c.start()
         proxy.pause()
+        other = threading.Thread(target=other_call)
+        if other_thread_waiting:
+            dropped = proxy.dropped
+            other.start()
+            # Its request went out: the other thread waits for the reply.
+            wait_until(lambda: proxy.dropped > dropped, message="the other call's request")
         before = time.time()
         timer.start()
         with pytest.raises(Interrupted):
             c.get("/")
         assert time.time() - before < 3.0
         proxy.resume()
+        if other_thread_waiting:
+            other.join(timeout=30)
+            assert not other.is_alive()
+            assert len(other_results) == 1
 
         def exists():
             try:

@@ -1096,6 +1096,7 @@ class Proxy(object):
         self.port = self.listener.getsockname()[1]
         self.paused = False
         self.closed = False
+        self.dropped = 0  # bytes black-holed so far
         self.lock = threading.Lock()
         self.conns = []  # lists of sockets belonging to one connection
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
@@ -1138,6 +1139,8 @@ class Proxy(object):
                 if not data:
                     break
                 if self.paused:
+                    with self.lock:
+                        self.dropped += len(data)
                     continue
                 dst.sendall(data)
         except OSError:
