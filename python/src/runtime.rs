@@ -53,11 +53,11 @@ struct ProcessRuntime {
     driver: std::sync::OnceLock<std::thread::Thread>,
 }
 
-/// How long no blocking call must have come before the idle driver runs
+/// How long no blocking call must have come before the driver thread runs
 /// the runtime again.
 const IDLE_AFTER: Duration = Duration::from_millis(2);
 
-/// How often the idle driver looks again while a call is waiting.
+/// How often the driver thread looks again while a lone call runs the runtime.
 const BUSY_RECHECK: Duration = Duration::from_millis(10);
 
 static RUNTIME: AtomicPtr<ProcessRuntime> = AtomicPtr::new(ptr::null_mut());
