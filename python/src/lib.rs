@@ -29,6 +29,7 @@ mod runtime;
 
 #[pymodule]
 fn _corral(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    process::forget_pid_in_children();
     m.add_class::<client::PyClient>()?;
     m.add_class::<aio::PyAsyncClient>()?;
     recipes::register(m)?;
