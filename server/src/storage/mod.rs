@@ -13,6 +13,7 @@ pub mod log;
 pub mod log_index;
 pub mod record;
 pub mod snapshot;
+pub mod writeback;
 
 /// Generated from `proto/corral.proto` and `proto/peer.proto`.
 #[allow(clippy::all, missing_docs)]

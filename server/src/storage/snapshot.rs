@@ -8,6 +8,7 @@ use super::codec::{
 };
 use super::pb;
 use super::record::{self, Damage, ReadError, RecordReader};
+use super::writeback::WritebackFile;
 use crate::raft::NodeId;
 use crate::tree::{DataTree, Node, NodeStat, SessionRecord};
 use bytes::Bytes;
@@ -114,7 +115,7 @@ fn write_now(dir: &Path, tree: &DataTree, info: &SnapshotInfo) -> io::Result<Pat
     let index = info.last_applied.map_or(0, |l| l.index);
     let path = dir.join(file_name(index));
     let tmp = path.with_extension("tmp");
-    let file = std::fs::File::create(&tmp)?;
+    let file = WritebackFile::new(std::fs::File::create(&tmp)?);
     let mut out = BufWriter::with_capacity(4 << 20, file);
     let lists: Vec<&Arc<Vec<Acl>>> = tree.acl_lists().collect();
     let header = pb::SnapshotHeader {
@@ -151,7 +152,7 @@ fn write_now(dir: &Path, tree: &DataTree, info: &SnapshotInfo) -> io::Result<Pat
         .encode(&mut buf)?;
         record::write_record(&mut out, &buf)?;
     }
-    let file = out.into_inner().map_err(|e| e.into_error())?;
+    let file = out.into_inner().map_err(|e| e.into_error())?.into_file();
     file.sync_all()?;
     std::fs::rename(&tmp, &path)?;
     record::sync_dir(dir)?;
