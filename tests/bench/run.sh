@@ -242,6 +242,9 @@ for name in $SERVERS; do
     done
     grep VmHWM "/proc/$SERVER_PID/status" | awk '{ print $2 }' >"$RESULTS/$name.rss_kb"
     stop_server
+    # Write back what this server left dirty in the page cache (GBs with
+    # forceSync=no), so that the next server's fsyncs do not wait for it.
+    sync
     # What the server left on disk: files and bytes under its dataDir.
     echo "$(find "$TMP/$name/data" -type f | wc -l) $(du -sb "$TMP/$name/data" | cut -f1)" \
         >"$RESULTS/$name.disk"

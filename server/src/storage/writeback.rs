@@ -9,9 +9,11 @@
 //! flight. The final `sync_all` is still what makes the file durable.
 //!
 //! Measured with the create benchmark (8 sessions x 32 in flight, snapshots
-//! of up to 400 MB): max latency 330-370 ms before, 54-59 ms after; p99.9
-//! 40-53 ms before, 14-18 ms after. p99 rose from 5 to 6-8 ms, as the
-//! snapshot's writes now spread over its whole run.
+//! of up to 400 MB): max latency 330-370 ms before, 50-150 ms after; p99.9
+//! 40-60 ms before, 14-18 ms after. The price is at p99, which rose from 5
+//! to 6-8 ms (and from 1.7 to 4.8 ms in a read-mostly load that overlaps a
+//! large snapshot), as the snapshot's writes now spread over its whole run.
+//! Capping its rate made that worse (the overlap grows longer).
 
 use std::fs::File;
 use std::io::{self, Write};
