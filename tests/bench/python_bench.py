@@ -178,22 +178,23 @@ def measure(hosts, warmup, duration, in_flight, corral_cli, rounds):
     def note(key, value):
         results.setdefault(key, []).append(value)
 
+    def client_cells(name, client, run_async):
+        for load in LOADS:
+            note((load, "sync-1", name), sync_threads(client, load, 1, warmup, duration))
+            note((load, "sync-8", name), sync_threads(client, load, 8, warmup, duration))
+            note((load, a, name), run_async(load))
+
     for _ in range(rounds):
         zk = corral.Client(hosts, timeout=10.0)
         zk.start()
-        for load in LOADS:
-            note((load, "sync-1", "corral"), sync_threads(zk, load, 1, warmup, duration))
-            note((load, "sync-8", "corral"), sync_threads(zk, load, 8, warmup, duration))
-            note((load, a, "corral"), corral_async(hosts, load, in_flight, warmup, duration))
+        client_cells("corral", zk,
+                     lambda load: corral_async(hosts, load, in_flight, warmup, duration))
         zk.stop()
         zk.close()
 
         kz = KazooClient(hosts=hosts, timeout=10.0)
         kz.start(timeout=15)
-        for load in LOADS:
-            note((load, "sync-1", "kazoo"), sync_threads(kz, load, 1, warmup, duration))
-            note((load, "sync-8", "kazoo"), sync_threads(kz, load, 8, warmup, duration))
-            note((load, a, "kazoo"), kazoo_async(kz, load, in_flight, warmup, duration))
+        client_cells("kazoo", kz, lambda load: kazoo_async(kz, load, in_flight, warmup, duration))
         kz.stop()
         kz.close()
 
