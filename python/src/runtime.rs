@@ -164,12 +164,10 @@ const SIGNAL_POLL: Duration = Duration::from_millis(200);
 pub fn wait<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> PyResult<T> {
     let p = process_runtime();
     p.calls.fetch_add(1, Ordering::SeqCst);
-    let others = p.waiting.fetch_add(1, Ordering::SeqCst);
-    let _waiting = Waiting(p);
+    let (_waiting, others) = Counted::enter(&p.waiting);
     let mut fut = std::pin::pin!(fut);
     if others > 0 {
-        p.shared.fetch_add(1, Ordering::SeqCst);
-        let _shared = Shared(p);
+        let (_shared, _) = Counted::enter(&p.shared);
         if !p.driving.load(Ordering::SeqCst) {
             p.wake_driver();
         }
@@ -239,20 +237,20 @@ fn poll_parked<T>(p: &ProcessRuntime, mut fut: Pin<&mut impl Future<Output = T>>
     })
 }
 
-struct Shared(&'static ProcessRuntime);
+/// Counts a thread in `wait` (or in its shared part) until it returns (or
+/// unwinds).
+struct Counted(&'static AtomicUsize);
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        self.0.shared.fetch_sub(1, Ordering::SeqCst);
+impl Counted {
+    /// Counts this thread in; also returns how many were counted before.
+    fn enter(count: &'static AtomicUsize) -> (Counted, usize) {
+        (Counted(count), count.fetch_add(1, Ordering::SeqCst))
     }
 }
 
-/// Counts a thread in `wait` until it returns (or unwinds).
-struct Waiting(&'static ProcessRuntime);
-
-impl Drop for Waiting {
+impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
